@@ -1,0 +1,76 @@
+"""The wallet's Flask application factory."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from flask import Flask, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from app import logs
+from app.config import load_config
+from app.db import make_engine, resolve_database_url
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+log = structlog.get_logger("app.request")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, or from defaults plus ``test_config`` in tests."""
+    settings = load_config() if test_config is None else {**load_config({}), **test_config}
+    settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"])
+    app = Flask(__name__)
+    app.config.from_mapping(settings, MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"])
+    logs.configure(settings["LOG_LEVEL"])
+    app.extensions["wallet.engine"] = make_engine(
+        settings["DATABASE_URL"],
+        pool_size=settings["DB_POOL_SIZE"],
+        lock_timeout_ms=settings["DB_LOCK_TIMEOUT_MS"],
+        statement_timeout_ms=settings["DB_STATEMENT_TIMEOUT_MS"],
+    )
+    _register_blueprints(app)
+    _register_request_log(app)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app import health
+    from app.providers import PROVIDERS
+
+    app.register_blueprint(health.blueprint)
+    for provider in PROVIDERS:
+        app.register_blueprint(provider.blueprint)
+
+
+def _register_request_log(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=g.request_id, path=request.path)
+
+    @app.after_request
+    def _finish(response: Any) -> Any:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        latency_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)
+        log.info("request", status=response.status_code, latency_ms=latency_ms)
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
+        return jsonify(error=exc.name, message=exc.description), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unexpected error")
+        return jsonify(error="INTERNAL_ERROR", message="internal error"), 500

@@ -1,0 +1,63 @@
+"""Helpers every CLI command shares: one transaction, JSON or text output, one-line failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NoReturn, TypeVar
+
+import click
+from flask import current_app
+from sqlalchemy import text
+
+from app.db import UnitOfWork
+
+T = TypeVar("T")
+
+
+def in_transaction(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(conn, …)`` in one committed transaction, without the web's short timeouts."""
+    with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
+        uow.conn.execute(text("SET LOCAL statement_timeout = 0"))
+        uow.conn.execute(text("SET LOCAL lock_timeout = '30s'"))
+        result = work(uow.conn, *args, **kwargs)
+        uow.commit()
+    return result
+
+
+def fail(message: str) -> NoReturn:
+    raise click.ClickException(message)
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def emit(data: Any, as_json: bool, text: str | None = None) -> None:
+    """Print one JSON document with ``--json``; otherwise the human text (or a JSON dump)."""
+    if as_json or text is None:
+        click.echo(json.dumps(to_jsonable(data), indent=None if as_json else 2))
+    else:
+        click.echo(text)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A plain aligned text table for people."""
+    cells = [[str(to_jsonable(row.get(c, ""))) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

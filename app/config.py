@@ -1,0 +1,68 @@
+"""Settings from the environment (and a ``.env`` file if present), validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dotenv import load_dotenv
+
+
+class ConfigError(ValueError):
+    """One or more settings are invalid; the message has one line per problem."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name} must be a whole number, got {raw!r}")
+        return default
+    if value < 0:
+        problems.append(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name)
+    return value if value not in (None, "") else default
+
+
+def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read every setting the wallet knows; raise ConfigError listing all problems at once."""
+    if env is None:
+        load_dotenv(override=False)
+        env = os.environ
+    problems: list[str] = []
+    config: dict[str, Any] = {
+        "DATABASE_URL": _str(env, "DATABASE_URL"),
+        "PORT": _int(env, "PORT", 8000, problems),
+        "MAX_BODY_BYTES": _int(env, "MAX_BODY_BYTES", 64 * 1024, problems),
+        "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 4, problems),
+        "DB_LOCK_TIMEOUT_MS": _int(env, "DB_LOCK_TIMEOUT_MS", 1000, problems),
+        "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", 1500, problems),
+        "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
+        "IGPX_SECURITY_HASH": _str(env, "IGPX_SECURITY_HASH"),
+        "IGPX_API_URL": _str(env, "IGPX_API_URL"),
+        "IGPX_API_VERSION": _str(env, "IGPX_API_VERSION", "v1"),
+        "IGPX_CLIENT_USERNAME": _str(env, "IGPX_CLIENT_USERNAME"),
+        "IGPX_CLIENT_PASSWORD": _str(env, "IGPX_CLIENT_PASSWORD"),
+        "IGPX_INSUFFICIENT_FUNDS_CODE": _str(
+            env, "IGPX_INSUFFICIENT_FUNDS_CODE", "INSUFFICIENT_FUNDS"
+        ),
+        "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
+    }
+    url = config["DATABASE_URL"]
+    if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        problems.append("DATABASE_URL must be a libpq URL such as postgresql://user@host/db")
+    if config["LOG_LEVEL"] not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        problems.append("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+    if config["MAX_BODY_BYTES"] < 1024:
+        problems.append("MAX_BODY_BYTES must be at least 1024")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return config

@@ -1,0 +1,71 @@
+"""Engine construction and the unit of work.
+
+The wallet core receives a SQLAlchemy ``Connection`` and never commits; the one
+place that decides is :class:`UnitOfWork`, which rolls back unless told to commit.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, create_engine
+
+from app import embedded
+
+
+def resolve_database_url(configured: str | None) -> str:
+    """``DATABASE_URL`` when set, else the embedded server's ``wallet`` database."""
+    return configured or embedded.database_url()
+
+
+def sqlalchemy_url(libpq_url: str) -> str:
+    """Pick the driver ourselves: ``postgresql://…`` becomes ``postgresql+psycopg://…``."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if libpq_url.startswith(prefix):
+            return "postgresql+psycopg://" + libpq_url[len(prefix) :]
+    raise ValueError("DATABASE_URL must start with postgresql://")
+
+
+def make_engine(
+    libpq_url: str,
+    *,
+    pool_size: int = 4,
+    lock_timeout_ms: int = 0,
+    statement_timeout_ms: int = 0,
+) -> Engine:
+    """An engine whose connections fail fast instead of queueing behind a stuck lock."""
+    options = f"-c lock_timeout={lock_timeout_ms} -c statement_timeout={statement_timeout_ms}"
+    return create_engine(
+        sqlalchemy_url(libpq_url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=5,
+        connect_args={"options": options, "connect_timeout": 3},
+    )
+
+
+class UnitOfWork:
+    """One database transaction: ``with UnitOfWork(engine) as uow: …; uow.commit()``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.conn: Connection
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self._engine.connect()
+        self.conn.begin()
+        return self
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.conn.rollback()
+        finally:
+            self.conn.close()

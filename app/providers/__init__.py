@@ -1,0 +1,7 @@
+"""Provider adapters. Each module exposes ``blueprint`` (its callback routes) and may
+expose ``cli`` (its admin commands); adding a provider is one module plus one entry here.
+"""
+
+from app.providers import igpx
+
+PROVIDERS = (igpx,)

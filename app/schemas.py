@@ -1,0 +1,88 @@
+"""Shared request parsing: strict JSON, provider ids and exact amounts for marshmallow."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields
+
+from app import money
+from app.errors import InvalidRequest, WalletError
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Decode a request body: UTF-8, one JSON object, exact numbers, no duplicate keys."""
+    try:
+        data = json.loads(
+            raw.decode("utf-8"),
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except UnicodeDecodeError:
+        raise InvalidRequest("body is not UTF-8") from None
+    except RecursionError:
+        raise InvalidRequest("body is nested too deeply") from None
+    except ValueError as exc:
+        raise InvalidRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("body must be a JSON object")
+    return data
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+class ProviderId(fields.Field):
+    """An identifier sent as a JSON string or integer, kept as a string (1–128 characters)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip() or len(value) > 128:
+            raise ValidationError("must be a non-empty string of at most 128 characters")
+        return value
+
+
+class Currency(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError('must be a currency code such as "USD"')
+        money.exponent(value)  # raises UnknownCurrency, a domain error with its own code
+        return value
+
+
+def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate with marshmallow; turn field errors into one readable InvalidRequest."""
+    try:
+        result: dict[str, Any] = schema.load(data)
+    except ValidationError as exc:
+        raise InvalidRequest(_describe(exc.messages)) from None
+    return result
+
+
+def amount(data: dict[str, Any], currency: str, key: str = "amount") -> Decimal:
+    try:
+        return money.parse_amount(data[key], currency)
+    except WalletError as exc:
+        raise type(exc)(f"{key}: {exc}") from None
+
+
+def _describe(messages: Any) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{field}: {_describe(m)}" for field, m in messages.items())
+    if isinstance(messages, list):
+        return " ".join(str(m) for m in messages)
+    return str(messages)

@@ -1,0 +1,314 @@
+"""Provider-neutral wallet operations: bet, win, rollback, deposit, withdrawal, balance.
+
+How a request is applied exactly once
+-------------------------------------
+1. Look up (provider, external_id). Found: replay the stored outcome if the
+   payload is the same, else raise ``TransactionConflict``. No lock is taken.
+2. Lock the player's account row (``SELECT … FOR UPDATE``). Every request that
+   can move this player's money now waits its turn.
+3. Decide the outcome under the lock (funds, blocked player, tombstones,
+   whether a rollback's original was already reversed) and insert the
+   provider transaction with ``ON CONFLICT DO NOTHING``. If a concurrent
+   duplicate committed first, the insert returns nothing and we replay its row.
+4. Post the journal transaction and move the cached balance.
+
+The caller's unit of work commits; nothing here does. Declines are outcomes,
+recorded like any other, so a retried declined bet is declined the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, Row, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app import ledger
+from app.errors import TransactionConflict, UnknownPlayer
+from app.models import accounts, journal_transactions, players, provider_transactions
+
+log = structlog.get_logger(__name__)
+
+
+class Kind(StrEnum):
+    BET = "bet"
+    WIN = "win"
+    ROLLBACK = "rollback"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+
+
+class Status(StrEnum):
+    APPLIED = "applied"
+    DECLINED = "declined"
+    TOMBSTONE = "tombstone"
+    CANCELLED = "cancelled"
+    NOOP = "noop"
+
+
+class Reason(StrEnum):
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    PLAYER_BLOCKED = "player_blocked"
+    CANCELLED = "cancelled"
+    ALREADY_ROLLED_BACK = "already_rolled_back"
+    NOTHING_TO_REVERSE = "nothing_to_reverse"
+
+
+DEBITS = {Kind.BET, Kind.WITHDRAWAL}
+CREDITS = {Kind.WIN, Kind.DEPOSIT}
+CASHIER = "cashier"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A money request from a provider (or the cashier), in plain values."""
+
+    provider: str
+    external_id: str
+    kind: Kind
+    player_id: str
+    currency: str
+    amount: Decimal
+    reference_id: str | None = None
+    counterparty: str | None = None
+    details: Mapping[str, Any] | None = None
+
+    @property
+    def counterparty_account(self) -> str:
+        return self.counterparty or f"house:{self.provider}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    transaction_id: int
+    kind: Kind
+    status: Status
+    reason: Reason | None
+    player_id: str
+    currency: str
+    amount: Decimal
+    balance_before: Decimal
+    balance_after: Decimal
+    replayed: bool = False
+
+    @property
+    def declined(self) -> bool:
+        return self.status is Status.DECLINED
+
+
+@dataclass
+class _Plan:
+    status: Status
+    reason: Reason | None = None
+    legs: list[ledger.Leg] = field(default_factory=list)
+    player_delta: Decimal = Decimal(0)
+
+
+def execute(conn: Connection, request: Request) -> Outcome:
+    """Apply ``request`` once; a repeat with the same payload returns the first outcome."""
+    existing = _find(conn, request.provider, request.external_id)
+    if existing is not None:
+        return _replay(existing, request)
+    account = ledger.lock_player_account(conn, request.player_id, request.currency)
+    plan = _plan(conn, request, account)
+    after = account.balance + plan.player_delta
+    record_id = _record(conn, request, account, plan, after)
+    if record_id is None:
+        return _replay(_find(conn, request.provider, request.external_id), request)
+    if plan.legs:
+        ledger.post(conn, request.kind, plan.legs, record_id)
+        after = ledger.add_to_balance(conn, account.id, plan.player_delta)
+    return Outcome(
+        record_id,
+        request.kind,
+        plan.status,
+        plan.reason,
+        request.player_id,
+        request.currency,
+        request.amount,
+        account.balance,
+        after,
+    )
+
+
+def balances(conn: Connection, player_id: str, currency: str | None = None) -> dict[str, Decimal]:
+    """The player's cached balances by currency (no lock: a read-committed snapshot)."""
+    query = select(accounts.c.currency, accounts.c.balance).where(accounts.c.player_id == player_id)
+    if currency is not None:
+        query = query.where(accounts.c.currency == currency)
+    found = {row.currency: row.balance for row in conn.execute(query.order_by(accounts.c.currency))}
+    if not found and not _player_exists(conn, player_id):
+        raise UnknownPlayer(f"player {player_id!r} does not exist")
+    return found
+
+
+def _player_exists(conn: Connection, player_id: str) -> bool:
+    return conn.execute(select(players.c.id).where(players.c.id == player_id)).first() is not None
+
+
+def _plan(conn: Connection, request: Request, account: ledger.PlayerAccount) -> _Plan:
+    if request.kind is Kind.ROLLBACK:
+        return _plan_rollback(conn, request, account)
+    cancelled = request.kind in (Kind.BET, Kind.WIN) and _has_rollback(conn, request)
+    if request.kind in DEBITS:
+        return _plan_debit(conn, request, account, cancelled)
+    if cancelled:
+        return _Plan(Status.CANCELLED, Reason.CANCELLED)
+    return _transfer(conn, request, account, request.amount)
+
+
+def _plan_debit(
+    conn: Connection, request: Request, account: ledger.PlayerAccount, cancelled: bool
+) -> _Plan:
+    if cancelled:
+        return _Plan(Status.DECLINED, Reason.CANCELLED)
+    if request.kind is Kind.BET and account.blocked:
+        return _Plan(Status.DECLINED, Reason.PLAYER_BLOCKED)
+    if account.balance < request.amount:
+        return _Plan(Status.DECLINED, Reason.INSUFFICIENT_FUNDS)
+    return _transfer(conn, request, account, -request.amount)
+
+
+def _transfer(
+    conn: Connection, request: Request, account: ledger.PlayerAccount, player_delta: Decimal
+) -> _Plan:
+    """Move ``player_delta`` into the player's account from the counterparty account."""
+    if player_delta == 0:
+        return _Plan(Status.APPLIED)
+    other = ledger.system_account(conn, request.counterparty_account, request.currency)
+    legs = [
+        ledger.Leg(account.id, request.currency, player_delta),
+        ledger.Leg(other, request.currency, -player_delta),
+    ]
+    return _Plan(Status.APPLIED, legs=legs, player_delta=player_delta)
+
+
+def _plan_rollback(conn: Connection, request: Request, account: ledger.PlayerAccount) -> _Plan:
+    original = _find(conn, request.provider, request.reference_id or "")
+    if original is None:
+        return _Plan(Status.TOMBSTONE)
+    if original.account_id != account.id:
+        raise TransactionConflict(
+            f"transaction {request.reference_id!r} belongs to another player or currency"
+        )
+    reversible = original.kind in (Kind.BET, Kind.WIN) and original.status == Status.APPLIED
+    if not reversible:
+        return _Plan(Status.NOOP, Reason.NOTHING_TO_REVERSE)
+    if _already_reversed(conn, request.provider, original.external_id):
+        return _Plan(Status.NOOP, Reason.ALREADY_ROLLED_BACK)
+    if original.amount != request.amount:
+        log.warning(
+            "rollback amount differs from the original's; reversing the original's",
+            provider_tx_id=request.external_id,
+            requested=str(request.amount),
+            original=str(original.amount),
+        )
+    journal_id = _journal_of(conn, original.id)
+    if journal_id is None:
+        return _Plan(Status.APPLIED)
+    legs = [
+        ledger.Leg(leg.account_id, leg.currency, -leg.amount)
+        for leg in ledger.legs_of(conn, journal_id)
+    ]
+    delta = sum((leg.amount for leg in legs if leg.account_id == account.id), Decimal(0))
+    return _Plan(Status.APPLIED, legs=legs, player_delta=delta)
+
+
+def _find(conn: Connection, provider: str, external_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(provider_transactions).where(
+            provider_transactions.c.provider == provider,
+            provider_transactions.c.external_id == external_id,
+        )
+    ).first()
+
+
+def _has_rollback(conn: Connection, request: Request) -> bool:
+    """A rollback naming this id came first (a tombstone): the late original moves no money."""
+    query = select(provider_transactions.c.id).where(
+        provider_transactions.c.provider == request.provider,
+        provider_transactions.c.kind == Kind.ROLLBACK,
+        provider_transactions.c.reference_id == request.external_id,
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def _already_reversed(conn: Connection, provider: str, external_id: str) -> bool:
+    query = select(provider_transactions.c.id).where(
+        provider_transactions.c.provider == provider,
+        provider_transactions.c.kind == Kind.ROLLBACK,
+        provider_transactions.c.reference_id == external_id,
+        provider_transactions.c.status == Status.APPLIED,
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def _journal_of(conn: Connection, provider_transaction_id: int) -> int | None:
+    return conn.execute(
+        select(journal_transactions.c.id).where(
+            journal_transactions.c.provider_transaction_id == provider_transaction_id
+        )
+    ).scalar()
+
+
+def _record(
+    conn: Connection,
+    request: Request,
+    account: ledger.PlayerAccount,
+    plan: _Plan,
+    balance_after: Decimal,
+) -> int | None:
+    statement = (
+        insert(provider_transactions)
+        .values(
+            provider=request.provider,
+            external_id=request.external_id,
+            kind=request.kind,
+            player_id=request.player_id,
+            currency=request.currency,
+            amount=request.amount,
+            reference_id=request.reference_id,
+            status=plan.status,
+            reason=plan.reason,
+            account_id=account.id,
+            balance_before=account.balance,
+            balance_after=balance_after,
+            details=dict(request.details) if request.details else None,
+        )
+        .on_conflict_do_nothing(index_elements=["provider", "external_id"])
+        .returning(provider_transactions.c.id)
+    )
+    found = conn.execute(statement).scalar()
+    return None if found is None else int(found)
+
+
+def _replay(row: Row[Any] | None, request: Request) -> Outcome:
+    assert row is not None, "a conflicting insert implies a committed row"
+    same = (
+        row.kind == request.kind
+        and row.player_id == request.player_id
+        and row.currency == request.currency
+        and row.amount == request.amount
+        and row.reference_id == request.reference_id
+    )
+    if not same:
+        raise TransactionConflict(
+            f"transaction {request.external_id!r} was already received with a different payload"
+        )
+    return Outcome(
+        row.id,
+        Kind(row.kind),
+        Status(row.status),
+        Reason(row.reason) if row.reason else None,
+        row.player_id,
+        row.currency,
+        row.amount,
+        row.balance_before,
+        row.balance_after,
+        replayed=True,
+    )
