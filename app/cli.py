@@ -289,6 +289,16 @@ def _show_transaction(conn: Connection, provider: str, external_id: str) -> dict
         )
     )
     data["rolled_back_by"] = [dict(r._mapping) for r in rollbacks]
+    return _formatted(data)
+
+
+def _formatted(data: dict[str, Any]) -> dict[str, Any]:
+    """Amounts to the currency's exponent, as the providers were answered."""
+    currency = data["currency"]
+    for key in ("amount", "balance_before", "balance_after"):
+        data[key] = money.format_amount(data[key], currency)
+    for leg in data["postings"]:
+        leg["amount"] = money.format_amount(leg["amount"], leg["currency"])
     return data
 
 

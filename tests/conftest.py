@@ -95,3 +95,13 @@ def runner(app: Flask) -> Any:
         return cli_runner.invoke(cli, args, obj=ScriptInfo(create_app=lambda: app), **kwargs)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, settings: dict[str, Any]) -> Iterator[str]:
+    """The product under gunicorn (2 workers × 16 threads) on a free local port."""
+    from tests.live import run_gunicorn
+
+    env = {key: str(value) for key, value in settings.items()}
+    with run_gunicorn(env) as base_url:
+        yield base_url
