@@ -53,6 +53,7 @@ def in_transaction(work: Callable[..., T], *args: Any) -> T:
 def execute(money_request: wallet.Request) -> wallet.Outcome:
     """Apply a money request exactly once and note its outcome for the request log."""
     bind(
+        provider=money_request.provider,
         player=money_request.player_id,
         provider_tx_id=money_request.external_id,
         amount=str(money_request.amount),
