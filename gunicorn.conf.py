@@ -2,8 +2,18 @@
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
-from app.db import resolve_database_url
+# Metrics from every worker are summed through files in this directory (prometheus-client
+# multiprocess mode). It must be set before prometheus_client is first imported, and it is
+# emptied at start so counters begin at zero with the server.
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="wallet-metrics-")
+shutil.rmtree(metrics_dir, ignore_errors=True)
+os.makedirs(metrics_dir)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+from app.db import resolve_database_url  # noqa: E402  (after the metrics directory is set)
 
 # Resolve the database once in the master, so workers inherit one URL (and the
 # embedded server, when DATABASE_URL is unset, is started exactly once).
@@ -16,5 +26,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
+# No control socket: its default path is shared by every gunicorn on the machine.
+control_socket_disable = True
 accesslog = None
 errorlog = "-"
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -12,7 +12,7 @@ from flask import Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from app import logs
+from app import logs, metrics
 from app.config import load_config
 from app.db import make_engine, resolve_database_url
 
@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lock_timeout_ms=settings["DB_LOCK_TIMEOUT_MS"],
         statement_timeout_ms=settings["DB_STATEMENT_TIMEOUT_MS"],
     )
+    metrics.watch_pool(app.extensions["wallet.engine"])
     _register_blueprints(app)
     _register_request_log(app)
     _register_error_handlers(app)
@@ -44,6 +45,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.providers import PROVIDERS
 
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(metrics.blueprint)
     for provider in PROVIDERS:
         app.register_blueprint(provider.blueprint)
 
@@ -60,8 +62,9 @@ def _register_request_log(app: Flask) -> None:
     @app.after_request
     def _finish(response: Any) -> Any:
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        latency_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)
-        log.info("request", status=response.status_code, latency_ms=latency_ms)
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.observe_callback(structlog.contextvars.get_contextvars(), seconds)
+        log.info("request", status=response.status_code, latency_ms=round(seconds * 1000, 2))
         return response
 
 

@@ -217,7 +217,7 @@ def test_upper_case_hex_signature_is_accepted(client):
 
 @pytest.mark.parametrize(
     "signature",
-    ["", "deadbeef", "0" * 64, "not hex at all", sign(b"another body")],
+    ["", "deadbeef", "0" * 64, "not hex at all", "é" * 64, sign(b"another body")],
 )
 def test_bad_signatures_are_refused_and_move_nothing(client, signature):
     player = PlayerFactory(balance="100.00")

@@ -38,7 +38,7 @@ def check_hex_signature(secret: str | None, message: bytes, given: str | None) -
     if not given:
         raise InvalidSignature("signature header is missing")
     expected = hmac_sha256_hex(secret, message)
-    if not hmac.compare_digest(expected, given.strip().lower()):
+    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
         raise InvalidSignature("signature does not match the body")
 
 

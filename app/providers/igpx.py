@@ -98,7 +98,7 @@ def _decline_code(reason: wallet.Reason | None) -> str:
 
 
 def _error(code: str) -> ResponseReturnValue:
-    base.bind(outcome=code)
+    base.bind(error_code=code)
     return jsonify(error=code), 200
 
 
@@ -107,12 +107,15 @@ def _handle(exc: Exception) -> ResponseReturnValue:
     for kind, code in ERROR_CODES.items():
         if isinstance(exc, kind):
             log.info("igpx request refused", reason=str(exc))
+            base.bind(outcome=code)
             return _error(code)
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         log.info("igpx request refused", reason=exc.name)
+        base.bind(outcome="INVALID_REQUEST")
         return _error("INVALID_REQUEST")
     if isinstance(exc, SQLAlchemyError):
         log.error("database unavailable", error=type(exc).__name__)
     else:
         log.exception("unexpected error")
+    base.bind(outcome="INTERNAL_ERROR")
     return _error("INTERNAL_ERROR")

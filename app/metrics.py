@@ -1,0 +1,116 @@
+"""Prometheus metrics at ``GET /metrics``, correct under several gunicorn workers.
+
+gunicorn.conf.py sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker starts, so each
+worker writes its samples there and a scrape answered by any worker sums them all. Outside
+gunicorn (tests, the CLI) the process's own registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask import Blueprint, Response, current_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+
+CALLBACKS = Counter(
+    "wallet_callbacks_total",
+    "Provider callbacks answered, by provider, action and outcome",
+    ["provider", "action", "outcome"],
+)
+LATENCY = Histogram(
+    "wallet_callback_seconds",
+    "Time to answer a provider callback",
+    ["provider", "action"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+REPLAYS = Counter(
+    "wallet_replays_total", "Idempotent replays answered from the stored outcome", ["provider"]
+)
+DECLINES = Counter("wallet_declines_total", "Declined money requests", ["provider", "reason"])
+POOL_CHECKED_OUT = Gauge(
+    "wallet_db_connections_in_use",
+    "Database connections checked out of the pools",
+    multiprocess_mode="livesum",
+)
+DECLINE_REASONS = {"insufficient_funds", "player_blocked", "cancelled"}
+
+blueprint = Blueprint("metrics", __name__)
+
+
+def observe_callback(fields: Mapping[str, Any], seconds: float) -> None:
+    """Count one answered callback from the fields its adapter bound for the request log."""
+    provider = fields.get("provider")
+    if not provider:
+        return
+    action = str(fields.get("action") or "unknown")
+    outcome = str(fields.get("outcome") or "error")
+    CALLBACKS.labels(provider, action, outcome).inc()
+    LATENCY.labels(provider, action).observe(seconds)
+    if fields.get("replayed"):
+        REPLAYS.labels(provider).inc()
+    if outcome in DECLINE_REASONS:
+        DECLINES.labels(provider, outcome).inc()
+
+
+def watch_pool(engine: Engine) -> None:
+    event.listen(engine, "checkout", lambda *_: POOL_CHECKED_OUT.inc())
+    event.listen(engine, "checkin", lambda *_: POOL_CHECKED_OUT.dec())
+
+
+class LedgerCollector(Collector):
+    """Totals read from the database at scrape time: player money and negative balances."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        totals = GaugeMetricFamily(
+            "wallet_player_balances", "Sum of player balances", labels=["currency"]
+        )
+        negative = GaugeMetricFamily(
+            "wallet_negative_balances", "Player accounts below zero", labels=["currency"]
+        )
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(text(_LEDGER_TOTALS)).all()
+        except SQLAlchemyError:
+            rows = []
+        for row in rows:
+            totals.add_metric([row.currency], float(row.total))
+            negative.add_metric([row.currency], row.negative)
+        yield totals
+        yield negative
+
+
+_LEDGER_TOTALS = """
+SELECT currency, sum(balance) AS total, count(*) FILTER (WHERE balance < 0) AS negative
+FROM accounts WHERE player_id IS NOT NULL GROUP BY currency ORDER BY currency
+"""
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        process_samples = CollectorRegistry()
+        multiprocess.MultiProcessCollector(process_samples)
+    else:
+        process_samples = REGISTRY
+    ledger = CollectorRegistry()
+    ledger.register(LedgerCollector(current_app.extensions["wallet.engine"]))
+    body = generate_latest(process_samples) + generate_latest(ledger)
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
