@@ -82,4 +82,10 @@ def old_rollback(bet_tx: str, user: str) -> dict[str, Any]:
 
 
 def new_rollback(tx: str, linked: str, user: str, amount: Any, **extra: Any) -> dict[str, Any]:
-    return {"user_id": user, "provider_tx_id": tx, "linked_tx_id": linked, "amount": amount, **extra}
+    return {
+        "user_id": user,
+        "provider_tx_id": tx,
+        "linked_tx_id": linked,
+        "amount": amount,
+        **extra,
+    }
