@@ -351,3 +351,23 @@ def test_the_same_bet_twenty_times_at_once_applies_once(app):
     assert all(answer == answers[0] for answer in answers)
     assert answers[0][0] == 200
     assert balance(player, "BRL") == Decimal("90.00")
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def test_hypetech_settings_are_validated_at_start_up():
+    from app.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(
+            {
+                "HYPETECH_PATH_REGISTER": "hypetech/register",
+                "HYPETECH_PATH_ROLLBACK": "/hypetech/rewards",
+                "HYPETECH_DEFAULT_CURRENCY": "XYZ",
+                "HYPETECH_WEBHOOK_BASE_URL": "wallet.example.com",
+            }
+        )
+    problems = str(refused.value).splitlines()
+    assert len(problems) == 4
+    assert load_config({"HYPETECH_DEFAULT_CURRENCY": "brl"})["HYPETECH_DEFAULT_CURRENCY"] == "BRL"
