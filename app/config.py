@@ -8,6 +8,8 @@ from typing import Any
 
 from dotenv import load_dotenv
 
+from app.money import CURRENCY_EXPONENTS
+
 
 class ConfigError(ValueError):
     """One or more settings are invalid; the message has one line per problem."""
@@ -55,6 +57,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             env, "IGPX_INSUFFICIENT_FUNDS_CODE", "INSUFFICIENT_FUNDS"
         ),
         "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
+        **_hypetech(env),
     }
     url = config["DATABASE_URL"]
     if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -63,6 +66,54 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         problems.append("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
     if config["MAX_BODY_BYTES"] < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
+    problems += _check_hypetech(config)
     if problems:
         raise ConfigError("\n".join(problems))
     return config
+
+
+HYPETECH_PATHS = {
+    "HYPETECH_PATH_GET_BALANCE": "/hypetech/getBalance",
+    "HYPETECH_PATH_REGISTER": "/hypetech/register",
+    "HYPETECH_PATH_REWARDS": "/hypetech/rewards",
+    "HYPETECH_PATH_ROLLBACK": "/hypetech/rollback",
+}
+
+
+def _hypetech(env: Mapping[str, str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        name: _str(env, name)
+        for name in (
+            "HYPETECH_API_KEY",
+            "HYPETECH_WEBHOOK_BASE_URL",
+            "HYPETECH_API_URL",
+            "HYPETECH_ACCESS_TOKEN",
+        )
+    }
+    default_currency = _str(env, "HYPETECH_DEFAULT_CURRENCY")
+    settings["HYPETECH_DEFAULT_CURRENCY"] = default_currency.upper() if default_currency else None
+    settings["HYPETECH_REQUEST_ACCESS_PATH"] = _str(
+        env, "HYPETECH_REQUEST_ACCESS_PATH", "/games/request-access"
+    )
+    settings.update({name: _str(env, name, path) for name, path in HYPETECH_PATHS.items()})
+    return settings
+
+
+def _check_hypetech(config: dict[str, Any]) -> list[str]:
+    paths = [config[name] for name in HYPETECH_PATHS]
+    problems = [
+        f"{name} must start with / (got {config[name]!r})"
+        for name in (*HYPETECH_PATHS, "HYPETECH_REQUEST_ACCESS_PATH")
+        if not str(config[name]).startswith("/")
+    ]
+    if len(set(paths)) != len(paths):
+        problems.append("the HYPETECH_PATH_* settings must be four different paths")
+    currency = config["HYPETECH_DEFAULT_CURRENCY"]
+    if currency and currency not in CURRENCY_EXPONENTS:
+        problems.append(f"HYPETECH_DEFAULT_CURRENCY {currency!r} is not a known currency code")
+    base = config["HYPETECH_WEBHOOK_BASE_URL"]
+    if base and not base.startswith(("http://", "https://")):
+        problems.append(
+            "HYPETECH_WEBHOOK_BASE_URL must be an http(s) URL such as https://wallet.example"
+        )
+    return problems

@@ -53,7 +53,14 @@ class ProviderId(fields.Field):
             value = str(value)
         if not isinstance(value, str) or not value.strip() or len(value) > 128:
             raise ValidationError("must be a non-empty string of at most 128 characters")
+        if not _storable(value):
+            raise ValidationError("must not contain NUL characters or lone surrogates")
         return value
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL text cannot hold NUL, and UTF-8 cannot encode a lone surrogate."""
+    return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
 
 
 class Currency(fields.Field):

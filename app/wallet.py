@@ -147,6 +147,16 @@ def balances(conn: Connection, player_id: str, currency: str | None = None) -> d
     return found
 
 
+def currency_of(conn: Connection, provider: str, external_id: str) -> str | None:
+    """The currency a recorded provider transaction was in, or None if there is none."""
+    query = select(provider_transactions.c.currency).where(
+        provider_transactions.c.provider == provider,
+        provider_transactions.c.external_id == external_id,
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
+
+
 def _player_exists(conn: Connection, player_id: str) -> bool:
     return conn.execute(select(players.c.id).where(players.c.id == player_id)).first() is not None
 
@@ -201,7 +211,7 @@ def _plan_rollback(conn: Connection, request: Request, account: ledger.PlayerAcc
         return _Plan(Status.NOOP, Reason.NOTHING_TO_REVERSE)
     if _already_reversed(conn, request.provider, original.external_id):
         return _Plan(Status.NOOP, Reason.ALREADY_ROLLED_BACK)
-    if original.amount != request.amount:
+    if request.amount and original.amount != request.amount:  # 0: "whatever the original was"
         log.warning(
             "rollback amount differs from the original's; reversing the original's",
             provider_tx_id=request.external_id,

@@ -21,6 +21,8 @@ from app.db import UnitOfWork
 from tests import factories
 
 IGPX_SECRET = "igpx-test-secret"
+HYPETECH_SECRET = "hypetech-test-key"
+HYPETECH_BASE_URL = "https://wallet.example.com/webhooks"
 TABLES = "provider_transactions, journal_transactions, postings, accounts, players"
 
 
@@ -47,6 +49,8 @@ def settings(database_url: str) -> dict[str, Any]:
     return {
         "DATABASE_URL": database_url,
         "IGPX_SECURITY_HASH": IGPX_SECRET,
+        "HYPETECH_API_KEY": HYPETECH_SECRET,
+        "HYPETECH_WEBHOOK_BASE_URL": HYPETECH_BASE_URL,
         "LOG_LEVEL": "WARNING",
     }
 
