@@ -13,7 +13,15 @@ shutil.rmtree(metrics_dir, ignore_errors=True)
 os.makedirs(metrics_dir)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
-from app.db import resolve_database_url  # noqa: E402  (after the metrics directory is set)
+import sys  # noqa: E402
+
+from app.config import ConfigError, load_config  # noqa: E402  (after the metrics directory)
+from app.db import resolve_database_url  # noqa: E402
+
+try:
+    load_config()
+except ConfigError as problems:
+    sys.exit(f"configuration error:\n{problems}")
 
 # Resolve the database once in the master, so workers inherit one URL (and the
 # embedded server, when DATABASE_URL is unset, is started exactly once).

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import create_app, ledger, migrate, money, players, wallet
 from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.config import ConfigError
 from app.errors import WalletError
 from app.models import accounts, journal_transactions, postings, provider_transactions
 
@@ -26,7 +27,7 @@ class WalletGroup(FlaskGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except WalletError as exc:
+        except (WalletError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -343,8 +344,10 @@ def ledger_verify(as_json: bool) -> None:
 
 
 def _add_provider_commands() -> None:
+    from app import report_commands
     from app.providers import PROVIDERS
 
+    cli.add_command(report_commands.cli)
     for provider in PROVIDERS:
         if getattr(provider, "cli", None) is not None:
             cli.add_command(provider.cli)
