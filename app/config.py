@@ -55,6 +55,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             env, "IGPX_INSUFFICIENT_FUNDS_CODE", "INSUFFICIENT_FUNDS"
         ),
         "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
+        "UPSIDE_JWT_SECRET": _str(env, "UPSIDE_JWT_SECRET"),
+        "UPSIDE_REPLAY_WINDOW_S": _int(env, "UPSIDE_REPLAY_WINDOW_S", 30, problems),
+        "UPSIDE_KEY_ENCRYPTION_KEY": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY"),
     }
     url = config["DATABASE_URL"]
     if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -63,6 +66,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         problems.append("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
     if config["MAX_BODY_BYTES"] < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
+    if not 1 <= config["UPSIDE_REPLAY_WINDOW_S"] <= 3600:
+        problems.append("UPSIDE_REPLAY_WINDOW_S must be between 1 and 3600 seconds")
     if problems:
         raise ConfigError("\n".join(problems))
     return config

@@ -21,7 +21,10 @@ from app.db import UnitOfWork
 from tests import factories
 
 IGPX_SECRET = "igpx-test-secret"
-TABLES = "provider_transactions, journal_transactions, postings, accounts, players"
+TABLES = (
+    "upside_sessions, upside_api_keys, upside_used_signatures, upside_rate_windows, upside_games, "
+    "provider_transactions, journal_transactions, postings, accounts, players"
+)
 
 
 def _test_database_name() -> str:
