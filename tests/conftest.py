@@ -21,6 +21,7 @@ from app.db import UnitOfWork
 from tests import factories
 
 IGPX_SECRET = "igpx-test-secret"
+UPSIDE_JWT_SECRET = "upside-test-jwt-secret-long-enough-for-hs256"
 TABLES = (
     "upside_sessions, upside_api_keys, upside_used_signatures, upside_rate_windows, upside_games, "
     "provider_transactions, journal_transactions, postings, accounts, players"
@@ -50,6 +51,7 @@ def settings(database_url: str) -> dict[str, Any]:
     return {
         "DATABASE_URL": database_url,
         "IGPX_SECURITY_HASH": IGPX_SECRET,
+        "UPSIDE_JWT_SECRET": UPSIDE_JWT_SECRET,
         "LOG_LEVEL": "WARNING",
     }
 

@@ -20,7 +20,16 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app import errors, exact_json, schemas, upside_auth, upside_errors, upside_keys, win_units
+from app import (
+    errors,
+    exact_json,
+    games,
+    schemas,
+    upside_auth,
+    upside_errors,
+    upside_keys,
+    win_units,
+)
 from app.db import UnitOfWork
 from app.providers import base
 from app.providers.upside_cli import cli  # noqa: F401  (exported for the registry)
@@ -73,15 +82,15 @@ def game_actions() -> Response:
     body = base.raw_body()
     principal = _authenticate(body)
     data = _load(body)
-    if data.get("game_type"):
-        upside_keys.check_game(principal.key, data["game_type"])
     answer = _run(TRIGGERS[data["trigger"]], Call(principal.player_id, principal.key, data))
     base.bind(outcome="ok")
     return _json({"success": True, "trigger": data["trigger"], **answer}, 200)
 
 
 def _authenticate(body: bytes) -> upside_auth.Principal:
-    credentials = upside_auth.Credentials.from_headers(dict(request.headers))
+    credentials = upside_auth.Credentials.from_headers(
+        {name: request.headers.get(name, "") for name in upside_auth.HEADERS.values()}
+    )
     settings = _settings()
     now = datetime.now(UTC)
     with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
@@ -119,12 +128,21 @@ def _run(trigger: Callable[[Connection, Call], Any], call: Call) -> dict[str, An
     """One trigger in one transaction. A declined bet is committed (the session is
     recorded as failed) and then answered as the error it returned."""
     with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
+        _check_scope(uow.conn, call)
         answer = trigger(uow.conn, call)
         uow.commit()
     if isinstance(answer, Exception):
         raise answer
     result: dict[str, Any] = answer
     return result
+
+
+def _check_scope(conn: Connection, call: Call) -> None:
+    """A game outside the key's scope is 403, or 404 when no such game exists at all."""
+    game_type = call.data.get("game_type")
+    if game_type and game_type not in call.key.games:
+        games.find(conn, game_type)
+        upside_keys.check_game(call.key, game_type)
 
 
 def _json(body: dict[str, Any], status: int) -> Response:
