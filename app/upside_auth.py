@@ -4,8 +4,9 @@ Order matters. Nothing but the API key row is read before the request is proven
 authentic: headers present → key known and not revoked → timestamp inside the
 replay window → signature over ``timestamp + "POST" + path + rawBody + b3Jwt`` →
 passphrase → JWT. Then the key's policy (expiry, IP allowlist: 403), then the
-signature is remembered (a replay is refused) and the request counted against the
-key's rate limit (429). Flask-free: the adapter passes headers and the raw body.
+signature is remembered (a replay is refused: 409, ``already processed``) and the
+request counted against the key's rate limit (429). Flask-free: the adapter passes
+the headers and the raw body.
 """
 
 from __future__ import annotations

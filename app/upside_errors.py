@@ -15,10 +15,6 @@ class AuthenticationFailed(UpsideError):
     code = "AUTHENTICATION_FAILED"
 
 
-class ReplayedRequest(AuthenticationFailed):
-    code = "REPLAYED_REQUEST"
-
-
 # --- 403: known caller, not allowed -------------------------------------------------------
 class NotAllowed(UpsideError):
     code = "FORBIDDEN"
@@ -64,6 +60,12 @@ class SessionNotFound(NotFound):
 # --- 409: the session cannot take this step again ----------------------------------------
 class Conflict(UpsideError):
     code = "CONFLICT"
+
+
+class ReplayedRequest(Conflict):
+    """The same signed request came again: it was (or is being) processed once already."""
+
+    code = "REPLAYED_REQUEST"
 
 
 class SessionAlreadyUsed(Conflict):

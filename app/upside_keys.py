@@ -206,7 +206,8 @@ def remember_signature(
     ).first()
     if inserted is None:
         raise ReplayedRequest(
-            "this signed request was already received (replay); sign every request anew"
+            "request already processed: this exact signed request was already received "
+            "(a replay); sign every new request with a fresh timestamp"
         )
     if digest[0] < PRUNE_ONE_IN_256:
         forget_closed_signatures(conn, now)
