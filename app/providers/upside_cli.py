@@ -27,9 +27,14 @@ def _game_json(game: games.Game, pool: int | None = None) -> dict[str, object]:
         "active": game.active,
     }
     if pool is not None:
-        data.update(win_units.amount_fields("pool_balance", pool))
-        data.update(win_units.amount_fields("max_bet", game.max_bet(pool)))
+        data.update(_win_fields("pool_balance", pool))
+        data.update(_win_fields("max_bet", game.max_bet(pool)))
     return data
+
+
+def _win_fields(name: str, atomic: int) -> dict[str, str]:
+    """``{"pool_balance": "2500.5", "pool_balance_atomic": "2500500000000000000000"}``."""
+    return {name: win_units.format_units(atomic), f"{name}_atomic": str(atomic)}
 
 
 @games_cli.command("create")
@@ -67,7 +72,7 @@ def games_deactivate(game_type: str, as_json: bool) -> None:
 def games_list(as_json: bool) -> None:
     """Every game type with its pool balance and current max bet."""
     rows = [_game_json(game, pool) for game, pool in in_transaction(games.list_all)]
-    columns = ["game_type", "active", "max_multiplier", "pool_balance_formatted"]
+    columns = ["game_type", "active", "max_multiplier", "pool_balance", "max_bet"]
     emit({"games": rows}, as_json, text=table(rows, columns))
 
 
@@ -83,7 +88,7 @@ def pool_fund(game_type: str, amount_win: str, atomic: bool, as_json: bool) -> N
     else:
         units = win_units.to_atomic(money.parse_amount(amount_win, win_units.CURRENCY))
     balance = in_transaction(games.fund_pool, game_type, units)
-    data = {"game_type": game_type, **win_units.amount_fields("pool_balance", balance)}
+    data = {"game_type": game_type, **_win_fields("pool_balance", balance)}
     emit(data, as_json, text=f"{game_type} pool: {win_units.format_units(balance)} WIN")
 
 
