@@ -6,11 +6,12 @@ How each step happens at most once
   session id already used, even by a concurrent request, is refused before any
   money moves. The stake then goes through ``wallet.execute`` (player row lock,
   never below zero). A declined stake leaves the session ``failed``, recorded.
-* ``process_payout`` locks the session row, then the game row (``lock_game``),
-  checks the session is still ``bet_placed``, caps the payout at stake × max
-  multiplier and at the pool's balance, pays through ``wallet.execute`` and marks
-  the session ``settled``. Twenty concurrent payouts queue on the session lock;
-  the first pays, the rest find it settled.
+* ``process_payout`` locks the session row (``NOWAIT``), then the game row
+  (``lock_game``), checks the session is still ``bet_placed``, caps the payout at
+  stake × max multiplier and at the pool's balance, pays through ``wallet.execute``
+  and marks the session ``settled``. Of twenty concurrent payouts one takes the
+  session lock and pays; the others are refused at once (409, "already processed
+  or in progress") instead of queueing into lock timeouts; later ones find it settled.
 
 Amounts are atomic WIN units (``int``). Functions take a Connection, never commit.
 """
@@ -23,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import OperationalError
 
 from app import exact_json, games, wallet, win_units
 from app.errors import InvalidRequest
@@ -31,6 +33,7 @@ from app.upside_errors import (
     InsufficientBalance,
     PayoutAboveMaximum,
     PayoutAlreadyProcessed,
+    PayoutInProgress,
     PlayerBlocked,
     PoolCannotPay,
     SessionAlreadyFinished,
@@ -132,7 +135,7 @@ def jsonb(value: Any) -> Any:
 
 
 def _claim_session(conn: Connection, request: BetRequest, session_id: str, game_id: str) -> None:
-    claimed = conn.execute(
+    statement = (
         insert(upside_sessions)
         .values(
             session_id=session_id,
@@ -147,7 +150,13 @@ def _claim_session(conn: Connection, request: BetRequest, session_id: str, game_
         )
         .on_conflict_do_nothing()
         .returning(upside_sessions.c.session_id)
-    ).first()
+    )
+    try:
+        claimed = conn.execute(statement).first()
+    except OperationalError as exc:
+        if not _lock_unavailable(exc):
+            raise
+        claimed = None  # a concurrent bet holds this id past lock_timeout: it is used
     if claimed is None:
         raise SessionAlreadyUsed(f"session {session_id!r} was already used for a bet")
 
@@ -184,11 +193,20 @@ def _mark_failed(conn: Connection, session_id: str, reason: str) -> None:
 
 
 def _lock_session(conn: Connection, request: PayoutRequest) -> Row:
-    session = conn.execute(
+    query = (
         select(upside_sessions)
         .where(upside_sessions.c.session_id == request.session_id)
-        .with_for_update()
-    ).first()
+        .with_for_update(nowait=True)
+    )
+    try:
+        session = conn.execute(query).first()
+    except OperationalError as exc:
+        if not _lock_unavailable(exc):
+            raise
+        raise PayoutInProgress(
+            f"payout already processed or in progress for session {request.session_id!r}: "
+            "another processPayout holds it; reconcile with getHistory"
+        ) from None
     if session is None:
         raise SessionNotFound(f"session {request.session_id!r} not found")
     if session.player_id != request.player_id:
@@ -209,6 +227,11 @@ def _lock_session(conn: Connection, request: PayoutRequest) -> Row:
             f"session {request.session_id!r} already finished: its bet was declined"
         )
     return session
+
+
+def _lock_unavailable(exc: OperationalError) -> bool:
+    """SQLSTATE 55P03: NOWAIT found the row locked, or lock_timeout expired."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03"
 
 
 def _check_payout(conn: Connection, game: games.Game, stake: int, payout: int) -> None:

@@ -72,6 +72,10 @@ class SessionAlreadyUsed(Conflict):
     code = "SESSION_ALREADY_USED"
 
 
+class PayoutInProgress(Conflict):
+    code = "PAYOUT_IN_PROGRESS"
+
+
 class SessionAlreadyFinished(Conflict):
     code = "SESSION_ALREADY_FINISHED"
 
