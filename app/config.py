@@ -58,6 +58,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
         **_hypetech(env),
+        "UPSIDE_JWT_SECRET": _str(env, "UPSIDE_JWT_SECRET"),
+        "UPSIDE_REPLAY_WINDOW_S": _int(env, "UPSIDE_REPLAY_WINDOW_S", 30, problems),
+        "UPSIDE_KEY_ENCRYPTION_KEY": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY"),
     }
     url = config["DATABASE_URL"]
     if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -67,6 +70,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if config["MAX_BODY_BYTES"] < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
     problems += _check_hypetech(config)
+    if not 1 <= config["UPSIDE_REPLAY_WINDOW_S"] <= 3600:
+        problems.append("UPSIDE_REPLAY_WINDOW_S must be between 1 and 3600 seconds")
     if problems:
         raise ConfigError("\n".join(problems))
     return config

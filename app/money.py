@@ -7,6 +7,7 @@ back. A binary float never touches them: JSON is parsed with
 
 from __future__ import annotations
 
+import decimal
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -35,6 +36,11 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 # NUMERIC(38, 18) holds 20 integer digits; amounts stay well inside it.
+# Decimal's default 28 significant digits would round sums of such amounts (a WIN
+# balance of 10^11 with 18 decimals has 30 digits), so every thread computes with 60.
+ARITHMETIC_PRECISION = 60
+decimal.DefaultContext.prec = ARITHMETIC_PRECISION
+decimal.getcontext().prec = ARITHMETIC_PRECISION
 MAX_AMOUNT = Decimal(10) ** 18
 _PLAIN_DECIMAL = re.compile(r"[0-9]{1,40}(\.[0-9]{1,40})?")
 

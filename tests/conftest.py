@@ -23,7 +23,11 @@ from tests import factories
 IGPX_SECRET = "igpx-test-secret"
 HYPETECH_SECRET = "hypetech-test-key"
 HYPETECH_BASE_URL = "https://wallet.example.com/webhooks"
-TABLES = "provider_transactions, journal_transactions, postings, accounts, players"
+UPSIDE_JWT_SECRET = "upside-test-jwt-secret-long-enough-for-hs256"
+TABLES = (
+    "upside_sessions, upside_api_keys, upside_used_signatures, upside_rate_windows, upside_games, "
+    "provider_transactions, journal_transactions, postings, accounts, players"
+)
 
 
 def _test_database_name() -> str:
@@ -51,6 +55,7 @@ def settings(database_url: str) -> dict[str, Any]:
         "IGPX_SECURITY_HASH": IGPX_SECRET,
         "HYPETECH_API_KEY": HYPETECH_SECRET,
         "HYPETECH_WEBHOOK_BASE_URL": HYPETECH_BASE_URL,
+        "UPSIDE_JWT_SECRET": UPSIDE_JWT_SECRET,
         "LOG_LEVEL": "WARNING",
     }
 

@@ -59,8 +59,8 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: object)
             log.seek(0)  # type: ignore[attr-defined]
             raise RuntimeError(f"gunicorn exited: {log.read().decode()[-2000:]}")  # type: ignore[attr-defined]
         try:
-            if requests.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not start within 30 s")

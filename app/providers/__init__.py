@@ -2,6 +2,6 @@
 expose ``cli`` (its admin commands); adding a provider is one module plus one entry here.
 """
 
-from app.providers import hypetech, igpx
+from app.providers import hypetech, igpx, upside
 
-PROVIDERS = (igpx, hypetech)
+PROVIDERS = (igpx, hypetech, upside)

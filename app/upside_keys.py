@@ -1,0 +1,311 @@
+"""Upside API keys: game workers' HMAC credentials, their scope and their limits.
+
+* The **secret** is needed in clear to verify each request's HMAC, so it is stored
+  encrypted (Fernet: AES-128-CBC + HMAC-SHA256) under a key derived with HKDF from
+  ``UPSIDE_KEY_ENCRYPTION_KEY``, or from ``UPSIDE_JWT_SECRET`` when that is unset.
+* The **passphrase** is only compared, so only its scrypt hash is stored.
+* Used signatures and per-minute request counts live in PostgreSQL, so every
+  gunicorn worker refuses the same replay and counts against the same limit.
+
+Functions take a Connection and never commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, Row, delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app import games
+from app.errors import InvalidRequest, WalletError
+from app.upside_errors import (
+    AddressNotAllowed,
+    AuthenticationFailed,
+    GameNotAllowed,
+    KeyExpired,
+    RateLimited,
+    ReplayedRequest,
+)
+from app.upside_models import upside_api_keys, upside_rate_windows, upside_used_signatures
+
+KEY_PREFIX = "upk_"
+_HKDF_INFO = b"seamless-wallet upside api-key secrets v1"
+_SCRYPT = {"n": 2**12, "r": 8, "p": 1}
+PRUNE_ONE_IN_256 = 4
+
+
+class KeyEncryptionNotConfigured(WalletError):
+    """Neither UPSIDE_KEY_ENCRYPTION_KEY nor UPSIDE_JWT_SECRET is set."""
+
+
+class UnknownKey(WalletError):
+    """No API key with this id."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: str
+    secret: str
+    passphrase: str
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    secret_ciphertext: str
+    passphrase_hash: str
+    games: tuple[str, ...]
+    allowed_networks: tuple[str, ...]
+    rate_limit_per_minute: int | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+    def public(self) -> dict[str, Any]:
+        """What ``keys list`` shows: never the secret or the passphrase."""
+        return {
+            "key": self.key,
+            "games": list(self.games),
+            "allowed_ips": list(self.allowed_networks),
+            "rate_limit_per_minute": self.rate_limit_per_minute,
+            "expires_at": self.expires_at,
+            "revoked_at": self.revoked_at,
+            "created_at": self.created_at,
+        }
+
+
+class SecretBox:
+    """Encrypts key secrets at rest with a Fernet key derived from the environment."""
+
+    def __init__(self, material: str | None) -> None:
+        if not material:
+            raise KeyEncryptionNotConfigured(
+                "set UPSIDE_KEY_ENCRYPTION_KEY (or at least UPSIDE_JWT_SECRET) "
+                "to use Upside API keys"
+            )
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
+        self._fernet = Fernet(base64.urlsafe_b64encode(hkdf.derive(material.encode())))
+
+    @classmethod
+    def from_config(cls, config: Any) -> SecretBox:
+        return cls(config.get("UPSIDE_KEY_ENCRYPTION_KEY") or config.get("UPSIDE_JWT_SECRET"))
+
+    def encrypt(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            raise AuthenticationFailed(
+                "this API key's secret cannot be decrypted with the configured key-encryption "
+                "key; create a new API key"
+            ) from None
+
+
+def hash_passphrase(passphrase: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(passphrase.encode(), salt=salt, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def passphrase_matches(passphrase: str, stored: str) -> bool:
+    _, salt, expected = stored.split("$")
+    digest = hashlib.scrypt(passphrase.encode(), salt=base64.b64decode(salt), **_SCRYPT)
+    return hmac.compare_digest(base64.b64encode(digest).decode(), expected)
+
+
+def create(
+    conn: Connection,
+    box: SecretBox,
+    game_types: Sequence[str],
+    expires_at: datetime | None = None,
+    networks: Sequence[str] = (),
+    rate_limit_per_minute: int | None = None,
+) -> NewKey:
+    """Create a key for existing ``game_types``; the secret and passphrase are returned once."""
+    if not game_types:
+        raise InvalidRequest("a key needs at least one --game")
+    for game_type in game_types:
+        games.find(conn, game_type)
+    new = NewKey(
+        KEY_PREFIX + secrets.token_hex(12), secrets.token_urlsafe(32), secrets.token_urlsafe(18)
+    )
+    conn.execute(
+        upside_api_keys.insert().values(
+            key=new.key,
+            secret_ciphertext=box.encrypt(new.secret),
+            passphrase_hash=hash_passphrase(new.passphrase),
+            games=sorted(set(game_types)),
+            allowed_networks=[parse_network(n) for n in networks],
+            rate_limit_per_minute=rate_limit_per_minute,
+            expires_at=expires_at,
+        )
+    )
+    return new
+
+
+def find(conn: Connection, key: str) -> ApiKey | None:
+    row = conn.execute(select(upside_api_keys).where(upside_api_keys.c.key == key)).first()
+    return None if row is None else _api_key(row)
+
+
+def list_all(conn: Connection) -> list[ApiKey]:
+    rows = conn.execute(select(upside_api_keys).order_by(upside_api_keys.c.created_at))
+    return [_api_key(row) for row in rows]
+
+
+def revoke(conn: Connection, key: str, now: datetime) -> None:
+    updated = conn.execute(
+        upside_api_keys.update()
+        .where(upside_api_keys.c.key == key, upside_api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    if not updated and find(conn, key) is None:
+        raise UnknownKey(f"no Upside API key {key!r}")
+
+
+def check_policy(key: ApiKey, now: datetime, remote_addr: str | None) -> None:
+    """Expiry and IP allowlist (HTTP 403); revocation is an authentication failure."""
+    if key.revoked_at is not None:
+        raise AuthenticationFailed("this API key has been revoked")
+    if key.expires_at is not None and now >= key.expires_at:
+        raise KeyExpired(f"API key expired at {key.expires_at.isoformat()}")
+    if key.allowed_networks and not _address_allowed(remote_addr, key.allowed_networks):
+        raise AddressNotAllowed(f"API key is not allowed from address {remote_addr}")
+
+
+def check_game(key: ApiKey, game_type: str) -> None:
+    if game_type not in key.games:
+        raise GameNotAllowed(f"API key is not allowed for game {game_type!r}")
+
+
+def remember_signature(
+    conn: Connection, signature: str, expires_at: datetime, now: datetime
+) -> None:
+    """Accept a signature once; any worker seeing it again inside the window refuses it."""
+    digest = hashlib.sha256(signature.encode()).digest()
+    inserted = conn.execute(
+        insert(upside_used_signatures)
+        .values(digest=digest, expires_at=expires_at)
+        .on_conflict_do_nothing()
+        .returning(upside_used_signatures.c.digest)
+    ).first()
+    if inserted is None:
+        raise ReplayedRequest(
+            "request already processed: this exact signed request was already received "
+            "(a replay); sign every new request with a fresh timestamp"
+        )
+    if digest[0] < PRUNE_ONE_IN_256:
+        forget_closed_signatures(conn, now)
+
+
+def forget_closed_signatures(conn: Connection, now: datetime) -> None:
+    """Signatures whose timestamp left the window can no longer pass; drop them.
+
+    Run by about one request in 64 (chosen by the signature's hash), so the table stays
+    small without every request contending for the same deletions.
+    """
+    conn.execute(delete(upside_used_signatures).where(upside_used_signatures.c.expires_at < now))
+
+
+def count_request(conn: Connection, key: ApiKey, now: datetime) -> None:
+    """Count the request in its key's current minute; over the limit is HTTP 429."""
+    if key.rate_limit_per_minute is None:
+        return
+    window = now.replace(second=0, microsecond=0)
+    count = conn.execute(
+        insert(upside_rate_windows)
+        .values(key=key.key, window_start=window, count=1)
+        .on_conflict_do_update(
+            index_elements=["key", "window_start"],
+            set_={"count": upside_rate_windows.c.count + 1},
+        )
+        .returning(upside_rate_windows.c.count)
+    ).scalar_one()
+    if count == 1:
+        conn.execute(
+            delete(upside_rate_windows).where(
+                upside_rate_windows.c.key == key.key, upside_rate_windows.c.window_start < window
+            )
+        )
+    if count > key.rate_limit_per_minute:
+        raise RateLimited(
+            f"rate limit of {key.rate_limit_per_minute} requests per minute reached; retry later"
+        )
+
+
+def parse_network(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_network(raw.strip(), strict=False))
+    except ValueError:
+        raise InvalidRequest(f"--allow-ip {raw!r} is not an IP address or CIDR block") from None
+
+
+_RATE = re.compile(r"([1-9][0-9]{0,6})\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?")
+
+
+def parse_rate_limit(raw: str) -> int:
+    """``"120/min"`` (or ``"120"``, ``"2/s"``, ``"600/h"``) → requests per minute."""
+    match = _RATE.fullmatch(raw.strip().lower())
+    if match is None:
+        raise InvalidRequest(f"--rate-limit {raw!r} must look like 120/min")
+    count, unit = int(match.group(1)), match.group(2)
+    if unit in ("s", "sec", "second"):
+        return count * 60
+    if unit in ("h", "hour"):
+        return max(1, count // 60)
+    return count
+
+
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([mhd])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_expiry(raw: str, now: datetime) -> datetime:
+    """An ISO 8601 date or time (UTC when no zone is given), or a duration: 90m, 12h, 30d."""
+    duration = _DURATION.fullmatch(raw.strip())
+    if duration:
+        return now + timedelta(**{_UNITS[duration.group(2)]: int(duration.group(1))})
+    try:
+        when = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidRequest(
+            f"--expires {raw!r} must be an ISO 8601 time or a duration like 30d"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _address_allowed(remote_addr: str | None, networks: Sequence[str]) -> bool:
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(n) for n in networks)
+
+
+def _api_key(row: Row) -> ApiKey:
+    return ApiKey(
+        key=row.key,
+        secret_ciphertext=row.secret_ciphertext,
+        passphrase_hash=row.passphrase_hash,
+        games=tuple(row.games),
+        allowed_networks=tuple(row.allowed_networks),
+        rate_limit_per_minute=row.rate_limit_per_minute,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        created_at=row.created_at,
+    )
