@@ -57,6 +57,7 @@ def settings(database_url: str) -> dict[str, Any]:
         "HYPETECH_WEBHOOK_BASE_URL": HYPETECH_BASE_URL,
         "UPSIDE_JWT_SECRET": UPSIDE_JWT_SECRET,
         "LOG_LEVEL": "WARNING",
+        "DB_POOL_SIZE": 16,
     }
 
 
