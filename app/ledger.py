@@ -87,8 +87,9 @@ def post(
 ) -> int:
     """Insert one journal transaction with its postings (one statement); return its id.
 
-    The database checks the balance at commit; the caller updates cached player
-    balances with :func:`add_to_balance` while it holds their locks.
+    The database checks the balance at commit. Only for legs on system accounts: a
+    player's cached balance must move in the same transaction, under its row lock
+    (``wallet`` does both in one statement).
     """
     params = {
         "kind": kind,
@@ -111,18 +112,6 @@ _POST = text(
     "CAST(:amounts AS numeric[])) AS leg(account_id, currency, amount) "
     "RETURNING journal_id"
 )
-
-
-def add_to_balance(conn: Connection, account_id: int, delta: Decimal) -> Decimal:
-    """Move a locked player account's cached balance by ``delta``; return the new balance."""
-    return Decimal(
-        conn.execute(
-            accounts.update()
-            .where(accounts.c.id == account_id)
-            .values(balance=accounts.c.balance + delta)
-            .returning(accounts.c.balance)
-        ).scalar_one()
-    )
 
 
 def legs_of(conn: Connection, journal_id: int) -> list[Leg]:

@@ -18,6 +18,7 @@ recorded like any other, so a retried declined bet is declined the same way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,8 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Row, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Row, select, text
 
 from app import ledger
 from app.errors import TransactionConflict, UnknownPlayer
@@ -117,12 +117,9 @@ def execute(conn: Connection, request: Request) -> Outcome:
     account = ledger.lock_player_account(conn, request.player_id, request.currency)
     plan = _plan(conn, request, account)
     after = account.balance + plan.player_delta
-    record_id = _record(conn, request, account, plan, after)
+    record_id = _record_and_post(conn, request, account, plan, after)
     if record_id is None:
         return _replay(_find(conn, request.provider, request.external_id), request)
-    if plan.legs:
-        ledger.post(conn, request.kind, plan.legs, record_id)
-        after = ledger.add_to_balance(conn, account.id, plan.player_delta)
     return Outcome(
         record_id,
         request.kind,
@@ -266,35 +263,63 @@ def _journal_of(conn: Connection, provider_transaction_id: int) -> int | None:
     ).scalar()
 
 
-def _record(
+def _record_and_post(
     conn: Connection,
     request: Request,
     account: ledger.PlayerAccount,
     plan: _Plan,
     balance_after: Decimal,
 ) -> int | None:
-    statement = (
-        insert(provider_transactions)
-        .values(
-            provider=request.provider,
-            external_id=request.external_id,
-            kind=request.kind,
-            player_id=request.player_id,
-            currency=request.currency,
-            amount=request.amount,
-            reference_id=request.reference_id,
-            status=plan.status,
-            reason=plan.reason,
-            account_id=account.id,
-            balance_before=account.balance,
-            balance_after=balance_after,
-            details=dict(request.details) if request.details else None,
-        )
-        .on_conflict_do_nothing(index_elements=["provider", "external_id"])
-        .returning(provider_transactions.c.id)
-    )
-    found = conn.execute(statement).scalar()
+    """Record the provider transaction and, if it is new, post its legs and move the
+    cached balance: one statement, one round trip. ``None`` means a concurrent duplicate
+    committed first and nothing was written."""
+    params = {
+        "provider": request.provider,
+        "external_id": request.external_id,
+        "kind": str(request.kind),
+        "player_id": request.player_id,
+        "currency": request.currency,
+        "amount": request.amount,
+        "reference_id": request.reference_id,
+        "status": str(plan.status),
+        "reason": str(plan.reason) if plan.reason else None,
+        "account_id": account.id,
+        "balance_before": account.balance,
+        "balance_after": balance_after,
+        "details": json.dumps(request.details, default=str) if request.details else None,
+        "leg_accounts": [leg.account_id for leg in plan.legs],
+        "leg_currencies": [leg.currency for leg in plan.legs],
+        "leg_amounts": [leg.amount for leg in plan.legs],
+        "delta": plan.player_delta,
+    }
+    found = conn.execute(_RECORD_AND_POST, params).scalar()
     return None if found is None else int(found)
+
+
+_RECORD_AND_POST = text("""
+WITH record AS (
+    INSERT INTO provider_transactions (provider, external_id, kind, player_id, currency,
+        amount, reference_id, status, reason, account_id, balance_before, balance_after, details)
+    VALUES (:provider, :external_id, :kind, :player_id, :currency, :amount, :reference_id,
+        :status, :reason, :account_id, :balance_before, :balance_after,
+        CAST(:details AS jsonb))
+    ON CONFLICT (provider, external_id) DO NOTHING
+    RETURNING id
+), journal AS (
+    INSERT INTO journal_transactions (kind, provider_transaction_id)
+    SELECT :kind, id FROM record WHERE cardinality(CAST(:leg_accounts AS bigint[])) > 0
+    RETURNING id
+), legs AS (
+    INSERT INTO postings (journal_id, account_id, currency, amount)
+    SELECT journal.id, leg.account_id, leg.currency, leg.amount FROM journal,
+        unnest(CAST(:leg_accounts AS bigint[]), CAST(:leg_currencies AS text[]),
+               CAST(:leg_amounts AS numeric[])) AS leg(account_id, currency, amount)
+), moved AS (
+    UPDATE accounts SET balance = balance + CAST(:delta AS numeric)
+    WHERE id = :account_id AND CAST(:delta AS numeric) <> 0 AND EXISTS (SELECT 1 FROM record)
+)
+SELECT id FROM record
+""")
 
 
 def _replay(row: Row[Any] | None, request: Request) -> Outcome:

@@ -94,9 +94,7 @@ def rollback() -> ResponseReturnValue:
     body, data = _read(RollbackSchema())
     base.bind(action="rollback")
     external_id, original = rollback_ids(data["provider_tx_id"], data["linked_tx_id"])
-    currency = base.in_transaction(
-        _currency_for, data["user_id"], data["currency"], [external_id, original]
-    )
+    currency = _resolve_currency(data, [external_id, original])
     amount = Decimal(0) if data["amount"] is None else schemas.amount(data, currency)
     outcome = base.execute(
         _money_request(body, data, wallet.Kind.ROLLBACK, external_id, currency, amount, original)
@@ -166,7 +164,7 @@ def _bet_or_win(kind: wallet.Kind) -> ResponseReturnValue:
     base.bind(action=str(kind))
     tx_id = data["provider_tx_id"]
     related = [tx_id] + ([data["linked_tx_id"]] if data["linked_tx_id"] else [])
-    currency = base.in_transaction(_currency_for, data["user_id"], data["currency"], related)
+    currency = _resolve_currency(data, related)
     amount = schemas.amount(data, currency)
     outcome = base.execute(_money_request(body, data, kind, tx_id, currency, amount))
     if outcome.declined:
@@ -228,6 +226,13 @@ def _storable(value: Any) -> Any:
 
 
 # --- currency and balance -------------------------------------------------------------
+
+
+def _resolve_currency(data: dict[str, Any], related: list[str]) -> str:
+    """The request's currency without a database call when it names one."""
+    if data["currency"]:
+        return str(data["currency"])
+    return str(base.in_transaction(_currency_for, data["user_id"], None, related))
 
 
 def _currency_for(conn: Connection, player: str, given: str | None, related: list[str]) -> str:
