@@ -134,6 +134,19 @@ def keys_revoke(key: str) -> None:
     click.echo(f"key {key} is revoked")
 
 
+@keys_cli.command("reencrypt")
+@json_option
+def keys_reencrypt(as_json: bool) -> None:
+    """Re-encrypt every key secret under the current key-encryption material.
+
+    Run it after rotating UPSIDE_KEY_ENCRYPTION_KEY (or UPSIDE_JWT_SECRET when no key
+    encryption key is set), while the old value is still set as …_PREVIOUS.
+    """
+    box = upside_keys.SecretBox.from_config(current_app.config)
+    count = in_transaction(upside_keys.reencrypt_all, box)
+    emit({"reencrypted": count}, as_json, text=f"{count} key secrets re-encrypted")
+
+
 @cli.command("token")
 @click.argument("player_id")
 @click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 31 * 86400))
