@@ -11,12 +11,13 @@ from sqlalchemy import Connection
 
 from app import games, money, players, upside_auth, upside_keys, win_units
 from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.providers.upside_sessions_cli import sessions_cli
 
 cli = AppGroup("upside", help="Upside game-actions: games, pools, API keys, player tokens.")
 games_cli = AppGroup("games", help="Game types, each with a WIN pool.")
 pool_cli = AppGroup("pool", help="The WIN pools (house bankroll per game).")
 keys_cli = AppGroup("keys", help="API keys of game workers.")
-for group in (games_cli, pool_cli, keys_cli):
+for group in (games_cli, pool_cli, keys_cli, sessions_cli):
     cli.add_command(group)
 
 
