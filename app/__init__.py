@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         pool_size=settings["DB_POOL_SIZE"],
         lock_timeout_ms=settings["DB_LOCK_TIMEOUT_MS"],
         statement_timeout_ms=settings["DB_STATEMENT_TIMEOUT_MS"],
-        pool_timeout_s=settings["REQUEST_BUDGET_MS"] / 4000,
+        pool_timeout_s=settings["REQUEST_BUDGET_MS"] / 1000,
     )
     metrics.watch_pool(app.extensions["wallet.engine"])
     _register_blueprints(app)

@@ -5,7 +5,7 @@ after they gave up is wasted work. Three bounds keep a request inside its budget
 
 * every connection's own ``lock_timeout`` and ``statement_timeout`` default to 1/2 and
   3/4 of the budget (and must be below it), and the wait for a pooled connection is at
-  most 1/4 of it;
+  most the budget;
 * each database transaction a request starts (:class:`app.db.UnitOfWork`) asks
   :func:`transaction_limits`: with less time left than those timeouts, the transaction
   gets ``SET LOCAL`` timeouts of the time that is left;
