@@ -12,7 +12,7 @@ from flask import Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from app import logs, metrics
+from app import budget, logs, metrics
 from app.config import load_config
 from app.db import make_engine, resolve_database_url
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         pool_size=settings["DB_POOL_SIZE"],
         lock_timeout_ms=settings["DB_LOCK_TIMEOUT_MS"],
         statement_timeout_ms=settings["DB_STATEMENT_TIMEOUT_MS"],
+        pool_timeout_s=settings["REQUEST_BUDGET_MS"] / 1000,
     )
     metrics.watch_pool(app.extensions["wallet.engine"])
     _register_blueprints(app)
@@ -56,6 +57,12 @@ def _register_request_log(app: Flask) -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        config = app.config
+        budget.start(
+            config["REQUEST_BUDGET_MS"],
+            config["DB_STATEMENT_TIMEOUT_MS"],
+            config["DB_LOCK_TIMEOUT_MS"],
+        )
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id, path=request.path)
 
@@ -66,6 +73,10 @@ def _register_request_log(app: Flask) -> None:
         metrics.observe_callback(structlog.contextvars.get_contextvars(), seconds)
         log.info("request", status=response.status_code, latency_ms=round(seconds * 1000, 2))
         return response
+
+    @app.teardown_request
+    def _end_budget(_: BaseException | None) -> None:
+        budget.clear()
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -346,8 +346,10 @@ def ledger_verify(as_json: bool) -> None:
 def _add_provider_commands() -> None:
     from app import report_commands
     from app.providers import PROVIDERS
+    from app.simulate.cli import simulate
 
     cli.add_command(report_commands.cli)
+    cli.add_command(simulate)
     for provider in PROVIDERS:
         if getattr(provider, "cli", None) is not None:
             cli.add_command(provider.cli)

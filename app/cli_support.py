@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
@@ -61,3 +62,19 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+class Duration(click.ParamType):
+    """``90s``, ``5m``, ``2h``, ``1d`` (or ``0``) as a ``timedelta``."""
+
+    name = "duration"
+    _PATTERN = re.compile(r"(\d{1,7})([smhd]?)")
+    _UNITS = {"s": "seconds", "": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = self._PATTERN.fullmatch(str(value).strip())
+        if match is None:
+            self.fail(f"{value!r} is not a duration like 90s, 5m, 2h or 1d", param, ctx)
+        return timedelta(**{self._UNITS[match.group(2)]: int(match.group(1))})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from dotenv import load_dotenv
@@ -40,13 +41,15 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         load_dotenv(override=False)
         env = os.environ
     problems: list[str] = []
+    budget = _int(env, "REQUEST_BUDGET_MS", 2000, problems)
     config: dict[str, Any] = {
         "DATABASE_URL": _str(env, "DATABASE_URL"),
         "PORT": _int(env, "PORT", 8000, problems),
         "MAX_BODY_BYTES": _int(env, "MAX_BODY_BYTES", 64 * 1024, problems),
         "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 4, problems),
-        "DB_LOCK_TIMEOUT_MS": _int(env, "DB_LOCK_TIMEOUT_MS", 1000, problems),
-        "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", 1500, problems),
+        "REQUEST_BUDGET_MS": budget,
+        "DB_LOCK_TIMEOUT_MS": _int(env, "DB_LOCK_TIMEOUT_MS", budget // 2, problems),
+        "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", budget * 3 // 4, problems),
         "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
         "IGPX_SECURITY_HASH": _str(env, "IGPX_SECURITY_HASH"),
         "IGPX_API_URL": _str(env, "IGPX_API_URL"),
@@ -61,6 +64,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "UPSIDE_JWT_SECRET": _str(env, "UPSIDE_JWT_SECRET"),
         "UPSIDE_REPLAY_WINDOW_S": _int(env, "UPSIDE_REPLAY_WINDOW_S", 30, problems),
         "UPSIDE_KEY_ENCRYPTION_KEY": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY"),
+        "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS"),
+        **_previous_secrets(env, problems),
     }
     url = config["DATABASE_URL"]
     if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -69,12 +74,62 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         problems.append("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
     if config["MAX_BODY_BYTES"] < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
+    problems += _check_budget(config)
+    problems += _check_previous_secrets(config)
     problems += _check_hypetech(config)
     if not 1 <= config["UPSIDE_REPLAY_WINDOW_S"] <= 3600:
         problems.append("UPSIDE_REPLAY_WINDOW_S must be between 1 and 3600 seconds")
     if problems:
         raise ConfigError("\n".join(problems))
     return config
+
+
+def _check_budget(config: dict[str, Any]) -> list[str]:
+    """The database timeouts must fit inside the request budget (see app/budget.py)."""
+    budget = config["REQUEST_BUDGET_MS"]
+    if not 100 <= budget <= 60000:
+        return ["REQUEST_BUDGET_MS must be between 100 and 60000 milliseconds"]
+    return [
+        f"{name} must be between 1 and {budget - 1} (below REQUEST_BUDGET_MS), got {config[name]}"
+        for name in ("DB_LOCK_TIMEOUT_MS", "DB_STATEMENT_TIMEOUT_MS")
+        if not 0 < config[name] < budget
+    ]
+
+
+ROTATING_SECRETS = ("IGPX_SECURITY_HASH", "HYPETECH_API_KEY", "UPSIDE_JWT_SECRET")
+
+
+def _previous_secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """``<NAME>_PREVIOUS`` and ``<NAME>_PREVIOUS_UNTIL`` of each rotating secret."""
+    settings: dict[str, Any] = {}
+    for name in ROTATING_SECRETS:
+        settings[f"{name}_PREVIOUS"] = _str(env, f"{name}_PREVIOUS")
+        settings[f"{name}_PREVIOUS_UNTIL"] = _time(env, f"{name}_PREVIOUS_UNTIL", problems)
+    return settings
+
+
+def _time(env: Mapping[str, str], name: str, problems: list[str]) -> datetime | None:
+    raw = _str(env, name)
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        problems.append(f"{name} must be an ISO 8601 time with a zone, e.g. 2026-03-01T12:00:00Z")
+        return None
+    return when
+
+
+def _check_previous_secrets(config: dict[str, Any]) -> list[str]:
+    problems = []
+    for name in (*ROTATING_SECRETS, "UPSIDE_KEY_ENCRYPTION_KEY"):
+        if config.get(f"{name}_PREVIOUS") and not config.get(name):
+            problems.append(f"{name}_PREVIOUS is set but {name} is not: set the new secret too")
+        if config.get(f"{name}_PREVIOUS_UNTIL") and not config.get(f"{name}_PREVIOUS"):
+            problems.append(f"{name}_PREVIOUS_UNTIL is set but {name}_PREVIOUS is not")
+    return problems
 
 
 HYPETECH_PATHS = {

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 
-from app import embedded
+from app import budget, embedded
 
 
 def resolve_database_url(configured: str | None) -> str:
@@ -32,6 +32,7 @@ def make_engine(
     pool_size: int = 4,
     lock_timeout_ms: int = 0,
     statement_timeout_ms: int = 0,
+    pool_timeout_s: float = 5,
 ) -> Engine:
     """An engine whose connections fail fast instead of queueing behind a stuck lock."""
     options = f"-c lock_timeout={lock_timeout_ms} -c statement_timeout={statement_timeout_ms}"
@@ -39,7 +40,7 @@ def make_engine(
         sqlalchemy_url(libpq_url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_timeout=5,
+        pool_timeout=pool_timeout_s,
         connect_args={"options": options, "connect_timeout": 3},
     )
 
@@ -52,8 +53,13 @@ class UnitOfWork:
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
+        limits = budget.transaction_limits()  # inside a request: raises once time is up
         self.conn = self._engine.connect()
         self.conn.begin()
+        if limits is not None:
+            statement_ms, lock_ms = limits
+            self.conn.execute(text(f"SET LOCAL statement_timeout = {int(statement_ms)}"))
+            self.conn.execute(text(f"SET LOCAL lock_timeout = {int(lock_ms)}"))
         return self
 
     def commit(self) -> None:

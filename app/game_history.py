@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, Text, case, func, select
@@ -63,6 +63,46 @@ def active(conn: Connection, player_id: str, game_types: Sequence[str]) -> list[
     query = _columns().where(*_mine(player_id, game_types, BET_PLACED))
     rows = conn.execute(query.order_by(upside_sessions.c.created_at.desc()).limit(MAX_PAGE))
     return [_view(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    session_id: str
+    game_type: str
+    player_id: str
+    bet: int
+    created_at: datetime
+    age_seconds: int
+
+
+def open_sessions(
+    conn: Connection, older_than: timedelta, game_type: str | None = None
+) -> list[OpenSession]:
+    """Every player's sessions with a bet and no payout, placed more than ``older_than``
+    ago (by the database clock), oldest first."""
+    age = func.now() - upside_sessions.c.created_at
+    query = select(
+        upside_sessions.c.session_id,
+        upside_sessions.c.game_type,
+        upside_sessions.c.player_id,
+        upside_sessions.c.bet_amount,
+        upside_sessions.c.created_at,
+        func.floor(func.extract("epoch", age)).label("age"),
+    ).where(upside_sessions.c.status == BET_PLACED, age > older_than)
+    if game_type:
+        query = query.where(upside_sessions.c.game_type == game_type)
+    rows = conn.execute(query.order_by(upside_sessions.c.created_at, upside_sessions.c.session_id))
+    return [
+        OpenSession(
+            row.session_id,
+            row.game_type,
+            row.player_id,
+            win_units.to_atomic(row.bet_amount),
+            row.created_at,
+            int(row.age),
+        )
+        for row in rows
+    ]
 
 
 def history(

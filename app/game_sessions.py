@@ -12,6 +12,9 @@ How each step happens at most once
   and marks the session ``settled``. Of twenty concurrent payouts one takes the
   session lock and pays; the others are refused at once (409, "already processed
   or in progress") instead of queueing into lock timeouts; later ones find it settled.
+* ``settle_open`` and ``refund_open`` are the operator's way to finish a session a
+  worker abandoned (``wallet upside sessions reconcile``): the same locks and the
+  same once-only state change, a refund being the bet's rollback.
 
 Amounts are atomic WIN units (``int``). Functions take a Connection, never commit.
 """
@@ -19,7 +22,7 @@ Amounts are atomic WIN units (``int``). Functions take a Connection, never commi
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Row, Text, bindparam, cast, func, select
@@ -46,6 +49,7 @@ from app.upside_models import upside_sessions
 
 PROVIDER = "upside"
 BET_PLACED, SETTLED, FAILED = "bet_placed", "settled", "failed"
+REFUNDED = "refunded"  # the failure reason of a session the operator refunded
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Settlement:
     result: str | None = None
     payout: int = 0
     declined: InsufficientBalance | PlayerBlocked | None = None
+    player_id: str | None = None
 
 
 def place_bet(conn: Connection, request: BetRequest) -> Settlement:
@@ -112,19 +117,73 @@ def process_payout(conn: Connection, request: PayoutRequest) -> Settlement:
     outcome = wallet.execute(
         conn, _money(request.player_id, game, "payout", session.session_id, request.payout)
     )
+    settled: dict[str, Any] = {
+        "status": SETTLED,
+        "payout_amount": win_units.to_decimal(request.payout),
+        "result": result,
+        "settled_at": func.now(),
+    }
+    if request.game_data is not None:  # a payout without gameData keeps the bet's
+        settled["game_data"] = jsonb(request.game_data)
     conn.execute(
         upside_sessions.update()
         .where(upside_sessions.c.session_id == session.session_id)
-        .values(
-            status=SETTLED,
-            payout_amount=win_units.to_decimal(request.payout),
-            result=result,
-            game_data=jsonb(request.game_data),
-            settled_at=func.now(),
-        )
+        .values(**settled)
     )
     balance = win_units.to_atomic(outcome.balance_after)
     return Settlement(session.session_id, session.game_id, balance, result, request.payout)
+
+
+def settle_open(conn: Connection, session_id: str, payout: int) -> Settlement:
+    """The operator settles an open session with ``payout``, exactly as processPayout would."""
+    request = _operator_request(conn, session_id, payout)
+    return replace(process_payout(conn, request), player_id=request.player_id)
+
+
+def refund_open(conn: Connection, session_id: str) -> Settlement:
+    """The operator refunds an open session: the bet's postings are reversed (a wallet
+    rollback ``refund:<sessionId>``, pool → player) and the session ends ``failed``
+    with reason ``refunded``. Like a payout, it holds the session and game row locks
+    and never takes more from the pool than it holds."""
+    session = _lock_session(conn, _operator_request(conn, session_id, 0))
+    game = games.lock_game(conn, session.game_type)
+    stake = win_units.to_atomic(session.bet_amount)
+    if stake > games.pool_balance(conn, game):
+        raise PoolCannotPay(
+            f"the {game.game_type} pool cannot refund {stake}; fund it, then retry the refund"
+        )
+    outcome = wallet.execute(conn, _refund(session, game))
+    _mark_failed(conn, session_id, REFUNDED)
+    balance = win_units.to_atomic(outcome.balance_after)
+    return Settlement(
+        session_id, session.game_id, balance, REFUNDED, stake, player_id=session.player_id
+    )
+
+
+def _operator_request(conn: Connection, session_id: str, payout: int) -> PayoutRequest:
+    """A payout request on behalf of the session's own player and game."""
+    row = conn.execute(
+        select(upside_sessions.c.player_id, upside_sessions.c.game_type).where(
+            upside_sessions.c.session_id == session_id
+        )
+    ).first()
+    if row is None:
+        raise SessionNotFound(f"session {session_id!r} not found")
+    return PayoutRequest(row.player_id, row.game_type, session_id, payout)
+
+
+def _refund(session: Row, game: games.Game) -> wallet.Request:
+    return wallet.Request(
+        provider=PROVIDER,
+        external_id=f"refund:{session.session_id}",
+        kind=wallet.Kind.ROLLBACK,
+        player_id=session.player_id,
+        currency=win_units.CURRENCY,
+        amount=session.bet_amount,
+        reference_id=f"bet:{session.session_id}",
+        counterparty=game.pool_account,
+        details={"gameType": game.game_type, "sessionId": session.session_id},
+    )
 
 
 def jsonb(value: Any) -> Any:
@@ -223,8 +282,9 @@ def _lock_session(conn: Connection, request: PayoutRequest) -> Row:
             f"payout already processed: session {request.session_id!r} is already finished"
         )
     if session.status == FAILED:
+        why = "was refunded" if session.failure_reason == REFUNDED else "was declined"
         raise SessionAlreadyFinished(
-            f"session {request.session_id!r} already finished: its bet was declined"
+            f"session {request.session_id!r} already finished: its bet {why}"
         )
     return session
 

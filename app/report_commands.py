@@ -5,15 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 
-from app import money, reports
-from app.cli_support import emit, in_transaction, table, to_jsonable
+from app import game_history, money, reports, win_units
+from app.cli_support import Duration, emit, in_transaction, table, to_jsonable
 
 cli = AppGroup("report", help="Reports for finance and support.")
 
@@ -109,3 +109,33 @@ def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
         as_json,
         as_csv,
     )
+
+
+@cli.command("open-sessions")
+@click.option(
+    "--older-than", type=Duration(), default="5m", show_default=True, help="e.g. 90s, 5m, 2h."
+)
+@click.option("--game", "game_type", default=None, help="Only this Upside game type.")
+@output_options
+def open_sessions(
+    older_than: timedelta, game_type: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """Upside sessions with a bet and no payout, older than --older-than.
+
+    Finish them with `wallet upside sessions reconcile`.
+    """
+    found = in_transaction(game_history.open_sessions, older_than, game_type)
+    rows = [
+        {
+            "session_id": s.session_id,
+            "game_type": s.game_type,
+            "player_id": s.player_id,
+            "bet": win_units.format_units(s.bet),
+            "bet_atomic": str(s.bet),
+            "created_at": s.created_at,
+            "age_seconds": s.age_seconds,
+        }
+        for s in found
+    ]
+    columns = ["session_id", "game_type", "player_id", "bet", "created_at", "age_seconds"]
+    show(rows, columns + (["bet_atomic"] if as_csv else []), as_json, as_csv)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,7 +54,7 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Settings:
-    jwt_secret: str | None
+    jwt_secrets: Sequence[str]
     replay_window_s: int
     box: SecretBox | None
 
@@ -72,7 +72,7 @@ def authenticate(
     conn: Connection, credentials: Credentials, body: bytes, settings: Settings, now: datetime
 ) -> Principal:
     """Prove the request came from a key holder for this player; reads only the key row."""
-    if not settings.jwt_secret or settings.box is None:
+    if not settings.jwt_secrets or settings.box is None:
         raise AuthenticationFailed("Upside is not configured on this wallet (UPSIDE_JWT_SECRET)")
     key = upside_keys.find(conn, credentials.key)
     if key is None:
@@ -84,7 +84,7 @@ def authenticate(
     check_signature(secret, credentials, body)
     if not upside_keys.passphrase_matches(credentials.passphrase, key.passphrase_hash):
         raise AuthenticationFailed("passphrase does not match the API key")
-    player_id = player_of(credentials.jwt, settings.jwt_secret)
+    player_id = player_of(credentials.jwt, settings.jwt_secrets)
     return Principal(key, player_id, signed_at)
 
 
@@ -136,16 +136,26 @@ def check_signature(secret: str, credentials: Credentials, body: bytes) -> None:
         )
 
 
-def player_of(token: str, secret: str) -> str:
-    """The player id (``sub``) of a B3-JWT this wallet issued (HS256, ``exp`` required)."""
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
-        )
-    except jwt.ExpiredSignatureError:
-        raise AuthenticationFailed("B3-JWT has expired") from None
-    except jwt.InvalidTokenError as exc:
-        raise AuthenticationFailed(f"B3-JWT is not valid: {exc}") from None
+def player_of(token: str, secrets: str | Sequence[str]) -> str:
+    """The player id (``sub``) of a B3-JWT this wallet issued (HS256, ``exp`` required),
+    signed with the current secret or, during a rotation, the previous one."""
+    keys = [secrets] if isinstance(secrets, str) else list(secrets)
+    for key in keys:
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationFailed("B3-JWT has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationFailed(f"B3-JWT is not valid: {exc}") from None
+        return _subject(claims)
+    raise AuthenticationFailed("B3-JWT is not valid: Signature verification failed")
+
+
+def _subject(claims: Mapping[str, object]) -> str:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 64:
         raise AuthenticationFailed("B3-JWT sub must be a player id")

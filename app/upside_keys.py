@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Row, delete, select
@@ -88,20 +88,31 @@ class ApiKey:
 
 
 class SecretBox:
-    """Encrypts key secrets at rest with a Fernet key derived from the environment."""
+    """Encrypts key secrets at rest with a Fernet key derived from the environment.
 
-    def __init__(self, material: str | None) -> None:
+    During a rotation of the key-encryption material the previous material still
+    decrypts (MultiFernet); new secrets and :func:`reencrypt_all` use the current one.
+    """
+
+    def __init__(self, material: str | None, previous: str | None = None) -> None:
         if not material:
             raise KeyEncryptionNotConfigured(
                 "set UPSIDE_KEY_ENCRYPTION_KEY (or at least UPSIDE_JWT_SECRET) "
                 "to use Upside API keys"
             )
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
-        self._fernet = Fernet(base64.urlsafe_b64encode(hkdf.derive(material.encode())))
+        keys = [_fernet(material)] + ([_fernet(previous)] if previous else [])
+        self._fernet = MultiFernet(keys)
 
     @classmethod
     def from_config(cls, config: Any) -> SecretBox:
-        return cls(config.get("UPSIDE_KEY_ENCRYPTION_KEY") or config.get("UPSIDE_JWT_SECRET"))
+        """``UPSIDE_KEY_ENCRYPTION_KEY`` (else ``UPSIDE_JWT_SECRET``), and the previous of
+        whichever is in use, so rotating either keeps stored secrets readable."""
+        if config.get("UPSIDE_KEY_ENCRYPTION_KEY"):
+            return cls(
+                config.get("UPSIDE_KEY_ENCRYPTION_KEY"),
+                config.get("UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS"),
+            )
+        return cls(config.get("UPSIDE_JWT_SECRET"), config.get("UPSIDE_JWT_SECRET_PREVIOUS"))
 
     def encrypt(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
@@ -114,6 +125,38 @@ class SecretBox:
                 "this API key's secret cannot be decrypted with the configured key-encryption "
                 "key; create a new API key"
             ) from None
+
+    def rotate(self, ciphertext: str) -> str:
+        """The same secret encrypted under the current material."""
+        try:
+            return self._fernet.rotate(ciphertext.encode()).decode()
+        except InvalidToken:
+            raise AuthenticationFailed(
+                "an API key's secret cannot be decrypted with the current or previous "
+                "key-encryption key"
+            ) from None
+
+
+def _fernet(material: str) -> Fernet:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
+    return Fernet(base64.urlsafe_b64encode(hkdf.derive(material.encode())))
+
+
+def reencrypt_all(conn: Connection, box: SecretBox) -> int:
+    """Re-encrypt every stored key secret under the current material; returns how many.
+
+    Run after rotating the key-encryption material, before unsetting the previous one.
+    """
+    rows = conn.execute(
+        select(upside_api_keys.c.key, upside_api_keys.c.secret_ciphertext).with_for_update()
+    ).all()
+    for row in rows:
+        conn.execute(
+            upside_api_keys.update()
+            .where(upside_api_keys.c.key == row.key)
+            .values(secret_ciphertext=box.rotate(row.secret_ciphertext))
+        )
+    return len(rows)
 
 
 def hash_passphrase(passphrase: str) -> str:

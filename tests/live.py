@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -23,8 +24,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
 def run_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16) -> Iterator[str]:
+    with start_gunicorn(env, workers, threads) as server:
+        yield server.url
+
+
+@contextmanager
+def start_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16) -> Iterator[Server]:
+    """gunicorn as `make run` starts it; the test may signal ``server.process`` itself."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -46,9 +60,10 @@ def run_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16) -> It
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base_url, process, log)
-            yield base_url
+            yield Server(base_url, process)
         finally:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
             process.wait(timeout=30)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import structlog
@@ -31,14 +31,22 @@ def hmac_sha256_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def check_hex_signature(secret: str | None, message: bytes, given: str | None) -> None:
-    """Compare a hex HMAC-SHA256 in constant time; a missing secret refuses everything."""
-    if not secret:
+def check_hex_signature(
+    secrets: str | Sequence[str] | None, message: bytes, given: str | None
+) -> None:
+    """Compare a hex HMAC-SHA256 in constant time against each accepted secret (the
+    current one and, during a rotation, the previous one); no secret refuses everything."""
+    accepted = [secrets] if isinstance(secrets, str) else list(secrets or [])
+    if not accepted:
         raise InvalidSignature("this provider's secret is not configured")
     if not given:
         raise InvalidSignature("signature header is missing")
-    expected = hmac_sha256_hex(secret, message)
-    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
+    claimed = given.strip().lower().encode("utf-8", "replace")
+    matches = [
+        hmac.compare_digest(hmac_sha256_hex(secret, message).encode(), claimed)
+        for secret in accepted
+    ]
+    if not any(matches):
         raise InvalidSignature("signature does not match the body")
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app import errors, money, schemas, wallet
+from app import errors, money, rotation, schemas, wallet
 from app.providers import base, hypetech_signature
 from app.providers.hypetech_client import cli  # noqa: F401  (exported for the registry)
 from app.providers.problems import problem
@@ -142,9 +142,8 @@ def rollback_ids(provider_tx_id: str, linked_tx_id: str | None) -> tuple[str, st
 def _read(schema: Schema) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify, parse and validate the body: (the whole body, the fields the schema knows)."""
     raw = base.raw_body()
-    hypetech_signature.verify(
-        current_app.config["HYPETECH_API_KEY"], signed_url(), raw, request.headers.get("Hype-Hash")
-    )
+    secrets = rotation.accepted(current_app.config, "HYPETECH_API_KEY")
+    hypetech_signature.verify(secrets, signed_url(), raw, request.headers.get("Hype-Hash"))
     base.require_json_content_type()
     body = schemas.parse_json_object(raw)
     return body, schemas.load(schema, body)
@@ -293,7 +292,8 @@ def _declined(outcome: wallet.Outcome) -> ResponseReturnValue:
             "balance": money.format_amount(outcome.balance_after, outcome.currency),
             "currency": outcome.currency,
         }
-    detail = f"{outcome.kind} {outcome.amount} {outcome.currency} declined: {outcome.reason}"
+    amount = money.format_amount(outcome.amount, outcome.currency)
+    detail = f"{outcome.kind} {amount} {outcome.currency} declined: {outcome.reason}"
     return problem(status, code, title, detail, **extra)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 
 from app import jsjson
@@ -22,17 +23,21 @@ def sign(secret: str, url: str, message: bytes) -> str:
     return hmac.new(secret.encode(), url.encode() + message, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str | None, url: str, raw: bytes, given: str | None) -> None:
-    """Raise ``InvalidSignature`` unless ``given`` signs ``url`` + the body; no key, no entry."""
-    if not secret:
+def verify(secrets: str | Sequence[str] | None, url: str, raw: bytes, given: str | None) -> None:
+    """Raise ``InvalidSignature`` unless ``given`` signs ``url`` + the body with one of the
+    accepted keys (the current one, and the previous one during a rotation); no key, no entry."""
+    keys = [secrets] if isinstance(secrets, str) else list(secrets or [])
+    if not keys:
         raise InvalidSignature("HYPETECH_API_KEY is not configured: every webhook is refused")
     if not given:
         raise InvalidSignature("the Hype-Hash header is missing")
     claimed = given.strip().lower().encode("utf-8", "replace")
-    if _matches(sign(secret, url, raw), claimed):
+    if any(_matches(sign(key, url, raw), claimed) for key in keys):
         return
     text = javascript_text(raw)
-    if text is None or not _matches(sign(secret, url, text.encode("utf-8")), claimed):
+    if text is None or not any(
+        _matches(sign(key, url, text.encode("utf-8")), claimed) for key in keys
+    ):
         raise InvalidSignature(f"Hype-Hash does not sign {url} with this body")
 
 

@@ -15,7 +15,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app import errors, schemas, wallet
+from app import errors, rotation, schemas, wallet
 from app.providers import base
 from app.providers.igpx_client import cli  # noqa: F401  (exported for the registry)
 
@@ -69,7 +69,9 @@ def transaction_rollback() -> ResponseReturnValue:
 def _read(schema: Schema) -> wallet.Request:
     body = base.raw_body()
     given = request.headers.get("X-Security-Hash") or request.headers.get("X-Securty-Hash")
-    base.check_hex_signature(current_app.config["IGPX_SECURITY_HASH"], body, given)
+    base.check_hex_signature(
+        rotation.accepted(current_app.config, "IGPX_SECURITY_HASH"), body, given
+    )
     base.require_json_content_type()
     data = schemas.load(schema, schemas.parse_json_object(body))
     base.bind(action=data["action"])

@@ -24,6 +24,7 @@ from app import (
     errors,
     exact_json,
     games,
+    rotation,
     schemas,
     upside_auth,
     upside_errors,
@@ -107,7 +108,8 @@ def _settings() -> upside_auth.Settings:
         box: upside_keys.SecretBox | None = upside_keys.SecretBox.from_config(config)
     except upside_keys.KeyEncryptionNotConfigured:
         box = None
-    return upside_auth.Settings(config["UPSIDE_JWT_SECRET"], config["UPSIDE_REPLAY_WINDOW_S"], box)
+    secrets = rotation.accepted(config, "UPSIDE_JWT_SECRET")
+    return upside_auth.Settings(secrets, config["UPSIDE_REPLAY_WINDOW_S"], box)
 
 
 def _load(body: bytes) -> dict[str, Any]:

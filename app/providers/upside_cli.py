@@ -11,12 +11,13 @@ from sqlalchemy import Connection
 
 from app import games, money, players, upside_auth, upside_keys, win_units
 from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.providers.upside_sessions_cli import sessions_cli
 
 cli = AppGroup("upside", help="Upside game-actions: games, pools, API keys, player tokens.")
 games_cli = AppGroup("games", help="Game types, each with a WIN pool.")
 pool_cli = AppGroup("pool", help="The WIN pools (house bankroll per game).")
 keys_cli = AppGroup("keys", help="API keys of game workers.")
-for group in (games_cli, pool_cli, keys_cli):
+for group in (games_cli, pool_cli, keys_cli, sessions_cli):
     cli.add_command(group)
 
 
@@ -132,6 +133,19 @@ def keys_revoke(key: str) -> None:
     """Refuse every later request signed with KEY."""
     in_transaction(upside_keys.revoke, key, datetime.now(UTC))
     click.echo(f"key {key} is revoked")
+
+
+@keys_cli.command("reencrypt")
+@json_option
+def keys_reencrypt(as_json: bool) -> None:
+    """Re-encrypt every key secret under the current key-encryption material.
+
+    Run it after rotating UPSIDE_KEY_ENCRYPTION_KEY (or UPSIDE_JWT_SECRET when no key
+    encryption key is set), while the old value is still set as …_PREVIOUS.
+    """
+    box = upside_keys.SecretBox.from_config(current_app.config)
+    count = in_transaction(upside_keys.reencrypt_all, box)
+    emit({"reencrypted": count}, as_json, text=f"{count} key secrets re-encrypted")
 
 
 @cli.command("token")

@@ -1,0 +1,84 @@
+"""``wallet upside sessions reconcile``: finish sessions a game worker left open.
+
+A session with a bet and no payout (``wallet report open-sessions``) is either settled
+with the payout the game owed, or refunded. Both go through the wallet core
+(``game_sessions.settle_open`` / ``refund_open``): at most once per session, the
+ledger balanced, the pool never overdrawn. Each session is its own transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from app import game_history, game_sessions, money, win_units
+from app.cli_support import Duration, emit, fail, in_transaction, json_option, table
+from app.errors import WalletError
+
+sessions_cli = AppGroup("sessions", help="Upside sessions a worker left open.")
+
+
+@sessions_cli.command("reconcile")
+@click.argument("session_id", required=False)
+@click.option("--refund", is_flag=True, help="Give the stake back to the player.")
+@click.option("--settle-payout", "payout", default=None, help="Pay AMOUNT_WIN (whole WIN).")
+@click.option("--atomic", is_flag=True, help="--settle-payout is in atomic units (18 decimals).")
+@click.option("--older-than", type=Duration(), default=None, help="Every open session this old.")
+@json_option
+def reconcile(
+    session_id: str | None,
+    refund: bool,
+    payout: str | None,
+    atomic: bool,
+    older_than: timedelta | None,
+    as_json: bool,
+) -> None:
+    """Settle (--settle-payout AMOUNT_WIN) or refund (--refund) SESSION_ID, or refund
+    every open session older than --older-than."""
+    if refund == (payout is not None):
+        fail("give exactly one of --refund and --settle-payout AMOUNT_WIN")
+    if (session_id is None) == (older_than is None):
+        fail("give a SESSION_ID or --older-than, not both")
+    if older_than is not None and not refund:
+        fail("--older-than refunds only: settle each session with its own --settle-payout")
+    if session_id is not None:
+        units = None if payout is None else _units(payout, atomic)
+        rows = [_finish(session_id, units)]
+    else:
+        found = in_transaction(game_history.open_sessions, older_than)
+        rows = [_finish(s.session_id, None) for s in found]
+    failed = [row for row in rows if row["error"]]
+    columns = ["session_id", "player_id", "action", "amount", "balance", "error"]
+    emit({"sessions": rows, "failed": len(failed)}, as_json, text=table(rows, columns))
+    if failed:
+        raise SystemExit(1)
+
+
+def _units(payout: str, atomic: bool) -> int:
+    if atomic:
+        return win_units.parse_atomic(payout, "AMOUNT_WIN")
+    return win_units.to_atomic(money.parse_amount(payout, win_units.CURRENCY))
+
+
+def _finish(session_id: str, payout: int | None) -> dict[str, Any]:
+    """Settle or refund one session in its own transaction; a refusal is reported, not raised."""
+    row: dict[str, Any] = {"session_id": session_id, "error": None}
+    try:
+        if payout is None:
+            done = in_transaction(game_sessions.refund_open, session_id)
+        else:
+            done = in_transaction(game_sessions.settle_open, session_id, payout)
+    except WalletError as exc:
+        return {**row, "action": "refused", "error": str(exc)}
+    return {
+        **row,
+        "player_id": done.player_id,
+        "action": "refunded" if payout is None else "settled",
+        "amount": win_units.format_units(done.payout),
+        "amount_atomic": str(done.payout),
+        "balance": win_units.format_units(done.balance),
+        "balance_atomic": str(done.balance),
+    }

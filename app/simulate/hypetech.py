@@ -1,0 +1,114 @@
+"""Hypetech as the simulator plays it: register (bet), rewards (win), rollback, each signed
+with ``Hype-Hash`` = hex HMAC-SHA256 of ``url + JSON.stringify(body)``, where ``url`` is
+the public webhook URL (``HYPETECH_WEBHOOK_BASE_URL`` + path) as Hypetech registered it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app import jsjson, money
+from app.providers.hypetech_signature import sign
+from app.simulate.runner import Answer, Options, Round
+
+
+class HypetechClient:
+    name = "hypetech"
+    currency = "USD"
+
+    def __init__(self, secret: str, signed_base_url: str, paths: dict[str, str]) -> None:
+        self._secret = secret
+        self._signed_base = signed_base_url.rstrip("/")
+        self._paths = paths  # register, rewards, rollback → path
+
+    def prepare(self, conn: Connection, run: str, player_ids: list[str], options: Options) -> None:
+        """Funded players (one USD wallet each, so no currency is sent) are all it needs."""
+
+    def play_round(self, r: Round) -> None:
+        stake, bet_id = r.stake(), f"{r.tx}-bet"
+        if r.rollback():
+            self._rolled_back_round(r, stake, bet_id)
+        elif self._bet(r, bet_id, stake):
+            win = r.win(stake)
+            if win:  # Hypetech sends no reward for a lost round
+                answer = self._send(
+                    r,
+                    "rewards",
+                    {
+                        **self._bet_body(r, f"{r.tx}-win", win),
+                        "action": "win",
+                        "linked_tx_id": bet_id,
+                    },
+                )
+                r.player.expected += win
+                self._check_balance(r, answer, "the win paid")
+
+    def _rolled_back_round(self, r: Round, stake: Decimal, bet_id: str) -> None:
+        r.tally.count("rollbacks")
+        rollback = {
+            "user_id": r.player.id,
+            "provider_tx_id": f"{r.tx}-rb",
+            "linked_tx_id": bet_id,
+            "amount": stake,
+        }
+        if r.chance(0.5):  # out of order: the rollback overtakes its bet
+            r.tally.count("rollbacks_before_bet")
+            self._check_balance(r, self._send(r, "rollback", rollback), "the early rollback")
+            late = self._send(r, "register", self._bet_body(r, bet_id, stake))
+            r.expect(_code(late) == "TRANSACTION_ROLLED_BACK", "a late bet refused", late)
+        elif self._bet(r, bet_id, stake):
+            answer = self._send(r, "rollback", rollback)
+            r.player.expected += stake
+            self._check_balance(r, answer, "the rollback refunded")
+
+    def _bet(self, r: Round, bet_id: str, stake: Decimal) -> bool:
+        answer = self._send(r, "register", self._bet_body(r, bet_id, stake))
+        if stake > r.player.expected:
+            r.tally.count("declined")
+            r.expect(answer.status == 402, "402 insufficient funds", answer)
+            return False
+        r.player.expected -= stake
+        return self._check_balance(r, answer, "the bet taken")
+
+    def _check_balance(self, r: Round, answer: Answer, what: str) -> bool:
+        expected = money.format_amount(r.player.expected, self.currency)
+        new_balance = answer.body.get("new_balance") if isinstance(answer.body, dict) else None
+        return r.expect(
+            answer.status == 200 and new_balance == expected,
+            f"{what}, new_balance {expected}",
+            answer,
+        )
+
+    def _bet_body(self, r: Round, tx: str, amount: Decimal) -> dict[str, Any]:
+        return {
+            "user_id": r.player.id,
+            "amount": amount,
+            "provider": "hypetech",
+            "provider_tx_id": tx,
+            "game": "motograu",
+            "action": "bet",
+            "round_id": r.tx,
+            "session_token": f"sim-{r.player.id}",
+        }
+
+    def _send(self, r: Round, route: str, payload: dict[str, Any]) -> Answer:
+        """Send as Node would (JSON.stringify), and maybe again: a duplicate must get the
+        same answer."""
+        path = self._paths[route]
+        body = jsjson.stringify(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Hype-Hash": sign(self._secret, self._signed_base + path, body),
+        }
+        answer = r.transport.post(path, body, lambda: headers)
+        if r.duplicate():
+            again = r.transport.post(path, body, lambda: headers)
+            same = (again.status, again.body) == (answer.status, answer.body)
+            r.expect(same, f"the duplicate answered {answer.status} {answer.body}", again)
+        return answer
+
+
+def _code(answer: Answer) -> Any:
+    return answer.body.get("code") if isinstance(answer.body, dict) else None

@@ -1,0 +1,98 @@
+"""REQUEST_BUDGET_MS: a callback answers within its budget, or with the provider's
+internal error (nothing committed, so the provider's retry is safe)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from app import budget, create_app
+from app.config import ConfigError, load_config
+from app.db import UnitOfWork
+from tests import hypetech_helpers
+from tests.factories import PlayerFactory, balance
+from tests.igpx_helpers import bet, post
+
+
+def test_database_timeouts_are_derived_from_the_budget():
+    config = load_config({"REQUEST_BUDGET_MS": "800"})
+    assert (config["DB_LOCK_TIMEOUT_MS"], config["DB_STATEMENT_TIMEOUT_MS"]) == (400, 600)
+    defaults = load_config({})
+    assert defaults["REQUEST_BUDGET_MS"] == 2000
+    assert (defaults["DB_LOCK_TIMEOUT_MS"], defaults["DB_STATEMENT_TIMEOUT_MS"]) == (1000, 1500)
+
+
+def test_database_timeouts_must_fit_inside_the_budget():
+    with pytest.raises(ConfigError) as raised:
+        load_config(
+            {
+                "REQUEST_BUDGET_MS": "1000",
+                "DB_LOCK_TIMEOUT_MS": "1000",
+                "DB_STATEMENT_TIMEOUT_MS": "0",
+            }
+        )
+    lines = str(raised.value).splitlines()
+    assert [line.split()[0] for line in lines] == ["DB_LOCK_TIMEOUT_MS", "DB_STATEMENT_TIMEOUT_MS"]
+    with pytest.raises(ConfigError, match="REQUEST_BUDGET_MS must be between"):
+        load_config({"REQUEST_BUDGET_MS": "5"})
+
+
+def test_a_transaction_late_in_the_budget_gets_what_is_left(engine: Engine):
+    budget.start(300, 750, 500)
+    try:
+        with UnitOfWork(engine) as uow:
+            statement = uow.conn.execute(text("SHOW statement_timeout")).scalar_one()
+            lock = uow.conn.execute(text("SHOW lock_timeout")).scalar_one()
+        budget.start(0, 750, 500)
+        with pytest.raises(budget.BudgetExceeded), UnitOfWork(engine):
+            pass
+    finally:
+        budget.clear()
+    assert statement == lock
+    assert 0 < int(statement.removesuffix("ms")) <= 300
+
+
+@pytest.fixture(scope="module")
+def tight_app(settings: dict[str, Any]) -> Iterator[Any]:
+    """The product with a 400 ms budget: row locks are waited for at most 200 ms."""
+    app = create_app(
+        {
+            **settings,
+            "REQUEST_BUDGET_MS": 400,
+            "DB_LOCK_TIMEOUT_MS": 200,
+            "DB_STATEMENT_TIMEOUT_MS": 300,
+        }
+    )
+    yield app
+    app.extensions["wallet.engine"].dispose()
+
+
+@contextmanager
+def row_locked(engine: Engine, player: str) -> Iterator[None]:
+    """Hold the player's account row lock, as a stuck concurrent request would."""
+    with engine.connect() as conn, conn.begin():
+        conn.execute(text("SELECT 1 FROM accounts WHERE player_id = :p FOR UPDATE"), {"p": player})
+        yield
+
+
+def test_a_callback_stuck_on_a_lock_answers_internal_error_within_the_budget(tight_app, engine):
+    client = tight_app.test_client()
+    player = PlayerFactory(balance="10.00")
+    with row_locked(engine, player):
+        started = time.monotonic()
+        stuck = post(client, "transaction", bet("slow-1", player, "1"))
+        elapsed = time.monotonic() - started
+        refused = hypetech_helpers.send(
+            client, "register", hypetech_helpers.bet("h-1", player, "1")
+        )
+    assert stuck == {"error": "INTERNAL_ERROR"}
+    assert refused.status_code == 503
+    assert elapsed < 1.5  # the 400 ms budget, with room for a slow shared machine
+    assert balance(player) == 10
+    assert post(client, "transaction", bet("slow-1", player, "1"))["error"] is None
+    assert balance(player) == 9
