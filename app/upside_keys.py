@@ -3,7 +3,10 @@
 * The **secret** is needed in clear to verify each request's HMAC, so it is stored
   encrypted (Fernet: AES-128-CBC + HMAC-SHA256) under a key derived with HKDF from
   ``UPSIDE_KEY_ENCRYPTION_KEY``, or from ``UPSIDE_JWT_SECRET`` when that is unset.
-* The **passphrase** is only compared, so only its scrypt hash is stored.
+* The **passphrase** is only compared, so only a salted hash is stored. We generate
+  it with 144 random bits, so a slow password hash buys nothing against guessing and
+  would cost ~10–20 ms of CPU on every request: SHA-256 is used (scrypt hashes of
+  older keys are still verified).
 * Used signatures and per-minute request counts live in PostgreSQL, so every
   gunicorn worker refuses the same replay and counts against the same limit.
 
@@ -161,13 +164,17 @@ def reencrypt_all(conn: Connection, box: SecretBox) -> int:
 
 def hash_passphrase(passphrase: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(passphrase.encode(), salt=salt, **_SCRYPT)
-    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+    digest = hashlib.sha256(salt + passphrase.encode()).digest()
+    return "sha256$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
 
 
 def passphrase_matches(passphrase: str, stored: str) -> bool:
-    _, salt, expected = stored.split("$")
-    digest = hashlib.scrypt(passphrase.encode(), salt=base64.b64decode(salt), **_SCRYPT)
+    scheme, salt_text, expected = stored.split("$")
+    salt = base64.b64decode(salt_text)
+    if scheme == "scrypt":
+        digest = hashlib.scrypt(passphrase.encode(), salt=salt, **_SCRYPT)
+    else:
+        digest = hashlib.sha256(salt + passphrase.encode()).digest()
     return hmac.compare_digest(base64.b64encode(digest).decode(), expected)
 
 
