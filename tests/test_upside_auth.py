@@ -263,3 +263,22 @@ def test_secret_is_not_stored_in_plaintext_and_passphrase_is_hashed(engine, tabl
     stored = " ".join(str(v) for v in row)
     assert worker.secret not in stored
     assert worker.passphrase not in stored
+
+
+def test_passphrase_hashes_verify_and_older_scrypt_hashes_still_verify():
+    import base64
+    import hashlib
+
+    from app import upside_keys
+
+    stored = upside_keys.hash_passphrase("correct horse")
+    assert stored.startswith("sha256$")
+    assert upside_keys.passphrase_matches("correct horse", stored)
+    assert not upside_keys.passphrase_matches("wrong horse", stored)
+    salt = b"0123456789abcdef"
+    legacy_digest = hashlib.scrypt(b"old phrase", salt=salt, n=2**12, r=8, p=1)
+    legacy = (
+        "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(legacy_digest).decode()
+    )
+    assert upside_keys.passphrase_matches("old phrase", legacy)
+    assert not upside_keys.passphrase_matches("new phrase", legacy)
