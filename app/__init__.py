@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_log(app)
     _register_error_handlers(app)
+    _register_audit(app)
     return app
 
 
@@ -48,6 +49,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(metrics.blueprint)
     for provider in PROVIDERS:
         app.register_blueprint(provider.blueprint)
+
+
+def _register_audit(app: Flask) -> None:
+    from app import audit
+    from app.providers import PROVIDERS
+
+    audit.register(app, {provider.NAME for provider in PROVIDERS})
 
 
 def _register_request_log(app: Flask) -> None:
