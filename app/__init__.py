@@ -42,11 +42,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import health
+    from app import health, openapi
     from app.providers import PROVIDERS
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
+    app.register_blueprint(openapi.blueprint)
     for provider in PROVIDERS:
         app.register_blueprint(provider.blueprint)
 

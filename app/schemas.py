@@ -45,6 +45,21 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+AMOUNT_DOC = {
+    "oneOf": [
+        {"type": "string", "pattern": r"^[0-9]{1,40}(\.[0-9]{1,40})?$"},
+        {"type": "number", "minimum": 0},
+    ],
+    "description": "a decimal string or an exact JSON number",
+    "example": "10.00",
+}
+ATOMIC_DOC = {
+    "oneOf": [{"type": "string", "pattern": "^(0|[1-9][0-9]{0,59})$"}, {"type": "integer"}],
+    "description": "atomic WIN units (18 decimals) as an integer string",
+    "example": "1000000000000000000",
+}
+
+
 class ProviderId(fields.Field):
     """An identifier sent as a JSON string or integer, kept as a string (1–128 characters)."""
 

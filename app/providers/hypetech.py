@@ -62,11 +62,11 @@ class MoneySchema(_Schema):
     user_id = schemas.ProviderId(required=True)
     provider_tx_id = schemas.ProviderId(required=True)
     linked_tx_id = schemas.ProviderId(load_default=None, allow_none=True)
-    amount = fields.Raw(required=True)
+    amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)
 
 
 class RollbackSchema(MoneySchema):
-    amount = fields.Raw(load_default=None, allow_none=True)
+    amount = fields.Raw(load_default=None, allow_none=True, metadata=schemas.AMOUNT_DOC)
 
 
 # --- routes -----------------------------------------------------------------------------
