@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from app.errors import InvalidAmount, InvalidRequest, InvalidSignature, UnknownC
 from app.providers import base, hypetech_signature
 from app.upside_errors import AuthenticationFailed
 
-FAST = settings(max_examples=150, deadline=None)
+FAST = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "10")) * 10, deadline=None)
 SECRET = "s3cret"
 json_values = st.recursive(
     st.none()
