@@ -38,17 +38,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_log(app)
     _register_error_handlers(app)
+    _register_audit(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import health
+    from app import health, openapi
     from app.providers import PROVIDERS
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
+    app.register_blueprint(openapi.blueprint)
     for provider in PROVIDERS:
         app.register_blueprint(provider.blueprint)
+
+
+def _register_audit(app: Flask) -> None:
+    from app import audit
+    from app.providers import PROVIDERS
+
+    audit.register(app, {provider.NAME for provider in PROVIDERS})
 
 
 def _register_request_log(app: Flask) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, create_engine, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
-from app import create_app, ledger, migrate, money, players, wallet
+from app import create_app, db, db_roles, ledger, migrate, money, players, wallet
 from app.cli_support import emit, fail, in_transaction, json_option, table
 from app.config import ConfigError
 from app.errors import WalletError
@@ -53,11 +54,40 @@ db_cli = AppGroup("db", help="Database schema.")
 cli.add_command(db_cli)
 
 
+def _owner_url() -> str:
+    """Migrations run as the schema owner: DATABASE_MIGRATION_URL, else DATABASE_URL."""
+    config = current_app.config
+    return str(config.get("DATABASE_MIGRATION_URL") or config["DATABASE_URL"])
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
-    migrate.upgrade(current_app.config["DATABASE_URL"])
+    """Apply every pending migration (as DATABASE_MIGRATION_URL's role when set)."""
+    migrate.upgrade(_owner_url())
     click.echo("database is at the latest schema")
+
+
+@db_cli.command("grant-app-role")
+@click.argument("role")
+@click.option("--sql", "print_only", is_flag=True, help="Print the SQL instead of running it.")
+def db_grant_app_role(role: str, print_only: bool) -> None:
+    """Grant ROLE (an existing login role) exactly the data access the wallet needs.
+
+    Runs as the schema owner (DATABASE_MIGRATION_URL). Re-run after every upgrade.
+    """
+    if not db_roles.valid_role(role):
+        fail(f"role name {role!r}: use letters, digits and _ (at most 63 characters)")
+    if print_only:
+        database = make_url(db.sqlalchemy_url(current_app.config["DATABASE_URL"])).database
+        statements = db_roles.grant_statements(role, database or "wallet")
+    else:
+        engine = create_engine(db.sqlalchemy_url(_owner_url()), poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                statements = db_roles.grant(conn, role)
+        finally:
+            engine.dispose()
+    click.echo(";\n".join(statements) + ";" if print_only else f"granted {role} the app's access")
 
 
 # --- players --------------------------------------------------------------------------
@@ -344,12 +374,13 @@ def ledger_verify(as_json: bool) -> None:
 
 
 def _add_provider_commands() -> None:
-    from app import report_commands
+    from app import callbacks_cli, report_commands
     from app.providers import PROVIDERS
     from app.simulate.cli import simulate
 
     cli.add_command(report_commands.cli)
     cli.add_command(simulate)
+    cli.add_command(callbacks_cli.cli)
     for provider in PROVIDERS:
         if getattr(provider, "cli", None) is not None:
             cli.add_command(provider.cli)

@@ -30,6 +30,18 @@ def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -
     return value
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    problems.append(f"{name} must be on or off, got {raw!r}")
+    return default
+
+
 def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     value = env.get(name)
     return value if value not in (None, "") else default
@@ -66,10 +78,16 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "UPSIDE_KEY_ENCRYPTION_KEY": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY"),
         "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS"),
         **_previous_secrets(env, problems),
+        "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
+        "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
+        "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
     }
-    url = config["DATABASE_URL"]
-    if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        problems.append("DATABASE_URL must be a libpq URL such as postgresql://user@host/db")
+    for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL"):
+        url = config[name]
+        if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            problems.append(f"{name} must be a libpq URL such as postgresql://user@host/db")
+    if config["CALLBACK_RETENTION_DAYS"] < 1:
+        problems.append("CALLBACK_RETENTION_DAYS must be at least 1")
     if config["LOG_LEVEL"] not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
     if config["MAX_BODY_BYTES"] < 1024:

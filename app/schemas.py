@@ -45,6 +45,21 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+AMOUNT_DOC = {
+    "oneOf": [
+        {"type": "string", "pattern": r"^[0-9]{1,40}(\.[0-9]{1,40})?$"},
+        {"type": "number", "minimum": 0},
+    ],
+    "description": "a decimal string or an exact JSON number",
+    "example": "10.00",
+}
+ATOMIC_DOC = {
+    "oneOf": [{"type": "string", "pattern": "^(0|[1-9][0-9]{0,59})$"}, {"type": "integer"}],
+    "description": "atomic WIN units (18 decimals) as an integer string",
+    "example": "1000000000000000000",
+}
+
+
 class ProviderId(fields.Field):
     """An identifier sent as a JSON string or integer, kept as a string (1–128 characters)."""
 
@@ -56,6 +71,44 @@ class ProviderId(fields.Field):
         if not _storable(value):
             raise ValidationError("must not contain NUL characters or lone surrogates")
         return value
+
+
+class Text(fields.String):
+    """A JSON string PostgreSQL can store: no NUL, no lone surrogate."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        if not _storable(text):
+            raise ValidationError("must not contain NUL characters or lone surrogates")
+        return text
+
+
+JSON_NUMBER_DIGITS = 1000
+
+
+def check_storable_json(value: Any, where: str) -> None:
+    """Refuse what PostgreSQL's JSONB cannot hold: NUL or lone surrogates in text, numbers
+    beyond its numeric range (any number here is within 10^±1000)."""
+    if isinstance(value, str) and not _storable(value):
+        raise InvalidRequest(f"{where}: text must not contain NUL characters or lone surrogates")
+    if isinstance(value, Decimal) and value and not _moderate(value):
+        raise InvalidRequest(f"{where}: numbers must be within 10^±{JSON_NUMBER_DIGITS}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_storable_json(key, where)
+            check_storable_json(item, where)
+    if isinstance(value, list):
+        for item in value:
+            check_storable_json(item, where)
+
+
+def _moderate(number: Decimal) -> bool:
+    exponent = number.as_tuple().exponent
+    return (
+        isinstance(exponent, int)
+        and abs(number.adjusted()) <= JSON_NUMBER_DIGITS
+        and exponent >= -JSON_NUMBER_DIGITS
+    )
 
 
 def _storable(text: str) -> bool:

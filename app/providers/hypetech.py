@@ -62,11 +62,11 @@ class MoneySchema(_Schema):
     user_id = schemas.ProviderId(required=True)
     provider_tx_id = schemas.ProviderId(required=True)
     linked_tx_id = schemas.ProviderId(load_default=None, allow_none=True)
-    amount = fields.Raw(required=True)
+    amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)
 
 
 class RollbackSchema(MoneySchema):
-    amount = fields.Raw(load_default=None, allow_none=True)
+    amount = fields.Raw(load_default=None, allow_none=True, metadata=schemas.AMOUNT_DOC)
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -214,7 +214,8 @@ def stored_details(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def _storable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else str(value)
+        small = value.is_finite() and value.adjusted() < 19  # int(1e999999) takes minutes
+        return int(value) if small and value == value.to_integral_value() else str(value)
     if isinstance(value, str):
         return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
     if isinstance(value, list):

@@ -45,7 +45,7 @@ class TransactionSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(["bet", "result"]))
     user_id = schemas.ProviderId(required=True)
     currency = schemas.Currency(required=True)
-    amount = fields.Raw(required=True)
+    amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)
 
 
 class RollbackSchema(TransactionSchema):

@@ -65,15 +65,15 @@ class ActionSchema(Schema):
         unknown = EXCLUDE
 
     trigger = fields.String(required=True, validate=validate.OneOf(list(TRIGGERS)))
-    game_type = fields.String(data_key="gameType", validate=validate.Length(1, 48))
-    session_id = fields.String(data_key="sessionId", validate=validate.Length(1, 100))
-    game_id = fields.String(data_key="gameId", validate=validate.Length(1, 100))
-    bet_amount = fields.Raw(data_key="betAmount")
-    payout_amount = fields.Raw(data_key="payoutAmount")
-    result = fields.String(validate=validate.Length(1, 32))
-    game_data = fields.Raw(data_key="gameData", allow_none=True)
-    client_nonce = fields.String(data_key="clientNonce", validate=validate.Length(max=256))
-    thumbnail_url = fields.String(data_key="thumbnailUrl", validate=validate.Length(max=2048))
+    game_type = schemas.Text(data_key="gameType", validate=validate.Length(1, 48))
+    session_id = schemas.Text(data_key="sessionId", validate=validate.Length(1, 100))
+    game_id = schemas.Text(data_key="gameId", validate=validate.Length(1, 100))
+    bet_amount = fields.Raw(data_key="betAmount", metadata=schemas.ATOMIC_DOC)
+    payout_amount = fields.Raw(data_key="payoutAmount", metadata=schemas.ATOMIC_DOC)
+    result = schemas.Text(validate=validate.Length(1, 32))
+    game_data = fields.Raw(data_key="gameData", allow_none=True, metadata={"type": "object"})
+    client_nonce = schemas.Text(data_key="clientNonce", validate=validate.Length(max=256))
+    thumbnail_url = schemas.Text(data_key="thumbnailUrl", validate=validate.Length(max=2048))
     limit = fields.Integer(strict=True, validate=validate.Range(1, 100))
     offset = fields.Integer(strict=True, validate=validate.Range(0, 10**9))
 
@@ -120,6 +120,8 @@ def _load(body: bytes) -> dict[str, Any]:
     if missing:
         names = ", ".join(ActionSchema().fields[m].data_key or m for m in missing)
         raise errors.InvalidRequest(f"{data['trigger']} needs {names}")
+    if data.get("game_data") is not None:
+        schemas.check_storable_json(data["game_data"], "gameData")
     for field, wire_name in (("bet_amount", "betAmount"), ("payout_amount", "payoutAmount")):
         if field in data:
             data[field] = win_units.parse_atomic(data[field], wire_name)

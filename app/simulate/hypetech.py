@@ -42,7 +42,7 @@ class HypetechClient:
                         "linked_tx_id": bet_id,
                     },
                 )
-                r.player.expected += win
+                r.player.modelled += win
                 self._check_balance(r, answer, "the win paid")
 
     def _rolled_back_round(self, r: Round, stake: Decimal, bet_id: str) -> None:
@@ -60,24 +60,24 @@ class HypetechClient:
             r.expect(_code(late) == "TRANSACTION_ROLLED_BACK", "a late bet refused", late)
         elif self._bet(r, bet_id, stake):
             answer = self._send(r, "rollback", rollback)
-            r.player.expected += stake
+            r.player.modelled += stake
             self._check_balance(r, answer, "the rollback refunded")
 
     def _bet(self, r: Round, bet_id: str, stake: Decimal) -> bool:
         answer = self._send(r, "register", self._bet_body(r, bet_id, stake))
-        if stake > r.player.expected:
+        if stake > r.player.modelled:
             r.tally.count("declined")
             r.expect(answer.status == 402, "402 insufficient funds", answer)
             return False
-        r.player.expected -= stake
+        r.player.modelled -= stake
         return self._check_balance(r, answer, "the bet taken")
 
     def _check_balance(self, r: Round, answer: Answer, what: str) -> bool:
-        expected = money.format_amount(r.player.expected, self.currency)
+        modelled = money.format_amount(r.player.modelled, self.currency)
         new_balance = answer.body.get("new_balance") if isinstance(answer.body, dict) else None
         return r.expect(
-            answer.status == 200 and new_balance == expected,
-            f"{what}, new_balance {expected}",
+            answer.status == 200 and new_balance == modelled,
+            f"{what}, new_balance {modelled}",
             answer,
         )
 

@@ -33,7 +33,7 @@ class IgpxClient:
             win = r.win(stake)
             answer = self._send(r, "transaction", self._body(r, f"{r.tx}-result", "result", win))
             if r.expect(answer.body.get("error") is None, "the result accepted", answer):
-                r.player.expected += win
+                r.player.modelled += win
 
     def _rolled_back_round(self, r: Round, stake: Decimal, bet_id: str) -> None:
         r.tally.count("rollbacks")
@@ -52,16 +52,16 @@ class IgpxClient:
         elif self._bet(r, bet_id, stake):
             answer = self._send(r, "transaction-rollback", rollback)
             if r.expect(answer.body.get("error") is None, "the rollback accepted", answer):
-                r.player.expected += stake
+                r.player.modelled += stake
 
     def _bet(self, r: Round, bet_id: str, stake: Decimal) -> bool:
         answer = self._send(r, "transaction", self._body(r, bet_id, "bet", stake))
-        if stake > r.player.expected:
+        if stake > r.player.modelled:
             r.tally.count("declined")
             r.expect(answer.body.get("error") in INSUFFICIENT, "insufficient funds", answer)
             return False
         if r.expect(answer.body.get("error") is None, "the bet accepted", answer):
-            r.player.expected -= stake
+            r.player.modelled -= stake
             return True
         return False
 

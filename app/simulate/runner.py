@@ -47,7 +47,7 @@ class Options:
 @dataclass
 class SimPlayer:
     id: str
-    expected: Decimal
+    modelled: Decimal
     rng: random.Random
 
 
@@ -157,7 +157,7 @@ class Round:
     def expect(self, ok: bool, what: str, answer: Answer | None = None) -> bool:
         if not ok:
             got = "" if answer is None else f": got HTTP {answer.status} {answer.body}"
-            self.tally.problem(f"{self.player.id} {self.tx}: expected {what}{got}")
+            self.tally.problem(f"{self.player.id} {self.tx}: modelled {what}{got}")
         return ok
 
 
@@ -169,7 +169,7 @@ class ProviderClient(Protocol):
         """Create what the provider needs besides funded players (Upside: game, key…)."""
 
     def play_round(self, round_: Round) -> None:
-        """Play one round, updating ``round_.player.expected`` as the wallet should."""
+        """Play one round, updating ``round_.player.modelled`` as the wallet should."""
 
 
 @dataclass
@@ -283,8 +283,8 @@ def _mismatches(conn: Connection, currency: str, sim_players: list[SimPlayer]) -
     found = []
     for player in sim_players:
         actual = wallet.balances(conn, player.id, currency).get(currency, Decimal(0))
-        if actual != player.expected:
+        if actual != player.modelled:
             found.append(
-                {"player_id": player.id, "expected": str(player.expected), "actual": str(actual)}
+                {"player_id": player.id, "expected": str(player.modelled), "actual": str(actual)}
             )
     return found

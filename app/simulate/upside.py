@@ -55,11 +55,11 @@ class UpsideClient:
             "betAmount": str(win_units.to_atomic(stake)),
         }
         answer = self._send(r, bet)
-        if stake > r.player.expected:
+        if stake > r.player.modelled:
             r.tally.count("declined")
             r.expect(_code(answer) == "INSUFFICIENT_BALANCE", "422 insufficient WIN", answer)
             return
-        r.player.expected -= stake
+        r.player.modelled -= stake
         if not self._check_balance(r, answer, "the bet taken"):
             return
         if r.rollback():
@@ -74,17 +74,17 @@ class UpsideClient:
             "result": "win" if win > stake else "loss",
         }
         answer = self._send(r, payout)
-        r.player.expected += win
+        r.player.modelled += win
         self._check_balance(r, answer, "the payout made")
 
     def _check_balance(self, r: Round, answer: Answer, what: str) -> bool:
         if answer.status == 409 and answer.attempts > 1 and _code(answer) in ALREADY_DONE:
             r.tally.count("done_before_a_retry")  # an attempt that timed out had succeeded
             return True
-        expected = str(win_units.to_atomic(r.player.expected))
+        modelled = str(win_units.to_atomic(r.player.modelled))
         balance = answer.body.get("userBalance") if isinstance(answer.body, dict) else None
         return r.expect(
-            answer.status == 200 and balance == expected, f"{what}, userBalance {expected}", answer
+            answer.status == 200 and balance == modelled, f"{what}, userBalance {modelled}", answer
         )
 
     def _send(self, r: Round, payload: dict[str, Any]) -> Answer:

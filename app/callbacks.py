@@ -1,0 +1,207 @@
+"""The audit trail of inbound provider callbacks: record, list, show and prune.
+
+Every callback is stored after its answer is computed, in its own short transaction
+(never the money transaction), so a request that failed can still be read. Headers
+that carry credentials (signatures, passphrases, JWTs, Authorization) are kept by
+name only, as ``[redacted]``; body fields with credential-like names are masked the
+same way. Flask-free: the web hook (:mod:`app.audit`) passes plain values.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Identity,
+    Index,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.logs import SECRET_WORDS
+from app.models import Base
+
+REDACTED = "[redacted]"
+CREDENTIAL_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "Authorization",
+        "Proxy-Authorization",
+        "Cookie",
+        "X-Security-Hash",
+        "X-Securty-Hash",
+        "Hype-Hash",
+        "UPSIDE-ACCESS-SIGN",
+        "UPSIDE-ACCESS-PASSPHRASE",
+        "B3-JWT",
+    )
+)
+_SECRET_NAME = re.compile("|".join(SECRET_WORDS), re.IGNORECASE)
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        Index("ix_callbacks_received_at", "received_at"),
+        Index("ix_callbacks_provider_received_at", "provider", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    request_id: Mapped[str] = mapped_column(String(128))
+    provider: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_note: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    answer: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(64))
+    latency_ms: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+
+
+callbacks = cast(Table, Callback.__table__)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answered callback, as the web hook saw it."""
+
+    received_at: datetime
+    request_id: str
+    provider: str
+    method: str
+    route: str
+    remote_addr: str | None
+    headers: Mapping[str, str]
+    body: bytes
+    body_note: str | None
+    status: int
+    answer: str
+    outcome: str
+    latency_ms: float
+
+
+def record(conn: Connection, entry: Entry) -> None:
+    """One INSERT; the caller's transaction holds nothing else."""
+    body, note = safe_body(entry.body)
+    conn.execute(
+        insert(callbacks).values(
+            received_at=entry.received_at,
+            request_id=entry.request_id[:128],
+            provider=entry.provider[:32],
+            method=entry.method[:16],
+            route=entry.route,
+            remote_addr=(entry.remote_addr or "")[:64] or None,
+            headers=safe_headers(entry.headers),
+            body=body,
+            body_note=entry.body_note or note,
+            status=entry.status,
+            answer=entry.answer.replace("\x00", "\ufffd"),
+            outcome=entry.outcome[:64],
+            latency_ms=round(Decimal(entry.latency_ms), 2),
+        )
+    )
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Every header by name; credential values replaced by ``[redacted]``."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        secret = name.lower() in CREDENTIAL_HEADERS or _SECRET_NAME.search(name)
+        kept[name] = REDACTED if secret else _text(value)[:1024]
+    return kept
+
+
+def safe_body(raw: bytes) -> tuple[bytes, str | None]:
+    """The raw body, unless a JSON object in it names a credential (``session_token``, …):
+    then that object re-serialized with those values masked, and a note saying so."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw, None
+    if not isinstance(data, dict) or not any(_SECRET_NAME.search(str(k)) for k in data):
+        return raw, None
+    masked = {k: REDACTED if _SECRET_NAME.search(str(k)) else v for k, v in data.items()}
+    return json.dumps(masked, ensure_ascii=False).encode(), "credential fields masked"
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+# --- reading --------------------------------------------------------------------------------
+
+SUMMARY = (
+    callbacks.c.id,
+    callbacks.c.received_at,
+    callbacks.c.provider,
+    callbacks.c.route,
+    callbacks.c.status,
+    callbacks.c.outcome,
+    callbacks.c.latency_ms,
+    callbacks.c.request_id,
+)
+
+
+def find(
+    conn: Connection,
+    provider: str | None = None,
+    since: datetime | None = None,
+    outcome: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """The latest callbacks first, filtered by provider, time and outcome."""
+    query = select(*SUMMARY).order_by(callbacks.c.id.desc()).limit(limit)
+    if provider:
+        query = query.where(callbacks.c.provider == provider)
+    if since:
+        query = query.where(callbacks.c.received_at >= since)
+    if outcome:
+        query = query.where(callbacks.c.outcome == outcome)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def get(conn: Connection, callback_id: int) -> dict[str, Any] | None:
+    """One callback in full; the body as text when it is UTF-8, else base64."""
+    row = conn.execute(select(callbacks).where(callbacks.c.id == callback_id)).first()
+    if row is None:
+        return None
+    data = dict(row._mapping)
+    raw = bytes(data.pop("body"))
+    try:
+        data["body"] = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        data["body"], data["body_base64"] = None, base64.b64encode(raw).decode()
+    return data
+
+
+def prune(conn: Connection, now: datetime, retention_days: int) -> int:
+    """Delete callbacks older than ``retention_days``; returns how many."""
+    cutoff = now - timedelta(days=retention_days)
+    result = conn.execute(delete(callbacks).where(callbacks.c.received_at < cutoff))
+    return int(result.rowcount or 0)

@@ -1,0 +1,75 @@
+"""``wallet callbacks list|show|prune``: read and trim the audit trail of inbound callbacks."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app import callbacks
+from app.cli_support import emit, fail, in_transaction, json_option, table
+
+cli = AppGroup("callbacks", help="The audit trail of inbound provider callbacks.")
+_AGO = re.compile(r"(\d{1,6})([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """``30m``, ``2h``, ``7d`` ago, or an ISO 8601 time (UTC when it has no zone)."""
+    ago = _AGO.fullmatch(value.strip())
+    if ago:
+        return now - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"--since {value!r}: give a time like 2026-11-21T20:00:00Z or an age: 30m, 2h, 7d")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@cli.command("list")
+@click.option("--provider", default=None, help="igpx, hypetech or upside.")
+@click.option("--since", default=None, help="An ISO 8601 time or an age: 30m, 2h, 7d.")
+@click.option("--outcome", default=None, help="e.g. ok, applied, INVALID_SIGNATURE.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
+@json_option
+def callbacks_list(
+    provider: str | None, since: str | None, outcome: str | None, limit: int, as_json: bool
+) -> None:
+    """The latest callbacks, newest first."""
+    start = parse_since(since, datetime.now(UTC)) if since else None
+    rows = in_transaction(callbacks.find, provider, start, outcome, limit)
+    columns = ["id", "received_at", "provider", "route", "status", "outcome", "latency_ms"]
+    emit({"callbacks": rows}, as_json, text=table(rows, columns))
+
+
+@cli.command("show")
+@click.argument("callback_id", type=int)
+@json_option
+def callbacks_show(callback_id: int, as_json: bool) -> None:
+    """One callback in full: headers (credentials redacted), body, answer."""
+    found = in_transaction(callbacks.get, callback_id)
+    if found is None:
+        fail(f"no callback {callback_id}")
+    emit(found, as_json, text=None)
+
+
+@cli.command("prune")
+@click.option(
+    "--days",
+    default=None,
+    type=click.IntRange(1, None),
+    help="Keep this many days (default: CALLBACK_RETENTION_DAYS, 30).",
+)
+@json_option
+def callbacks_prune(days: int | None, as_json: bool) -> None:
+    """Delete callbacks older than the retention period."""
+    keep = days or int(current_app.config["CALLBACK_RETENTION_DAYS"])
+    deleted = in_transaction(callbacks.prune, datetime.now(UTC), keep)
+    emit(
+        {"deleted": deleted, "retention_days": keep},
+        as_json,
+        text=f"deleted {deleted} callbacks older than {keep} days",
+    )

@@ -1,0 +1,155 @@
+"""The audit trail: every callback stored with its answer, credentials never kept."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from app import callbacks
+from app.callbacks import callbacks as table
+from tests import hypetech_helpers, igpx_helpers, upside_helpers
+from tests.factories import PlayerFactory, balance, in_transaction
+
+
+def stored() -> list[dict]:
+    rows = in_transaction(lambda conn: conn.execute(select(table).order_by(table.c.id)).all())
+    return [dict(row._mapping) for row in rows]
+
+
+def test_an_igpx_bet_is_stored_with_its_answer_and_without_its_signature(client):
+    player = PlayerFactory()
+    body = igpx_helpers.body_of(igpx_helpers.bet("tx-1", player, "10.00"))
+    answer = igpx_helpers.post(client, "transaction", body, **{"X-Request-ID": "req-42"})
+
+    [row] = stored()
+    assert row["provider"] == "igpx" and row["route"] == "/igpx/transaction"
+    assert bytes(row["body"]) == body
+    assert json.loads(row["answer"]) == answer
+    assert row["status"] == 200 and row["outcome"] == "applied"
+    assert row["request_id"] == "req-42"
+    assert row["headers"]["X-Security-Hash"] == callbacks.REDACTED
+    assert igpx_helpers.sign(body) not in json.dumps(row["headers"])
+    assert row["latency_ms"] >= 0
+
+
+def test_a_refused_callback_is_stored_and_moves_no_money(client):
+    player = PlayerFactory()
+    body = igpx_helpers.body_of(igpx_helpers.bet("tx-1", player, "10.00"))
+    client.post(
+        "/igpx/transaction",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Security-Hash": "00" * 32},
+    )
+    [row] = stored()
+    assert row["outcome"] == "INVALID_SIGNATURE"
+    assert bytes(row["body"]) == body
+    assert balance(player) == 100
+
+
+def test_upside_credentials_are_kept_by_name_only(client):
+    upside_helpers.make_game()
+    worker = upside_helpers.make_key()
+    player = upside_helpers.make_player()
+    jwt = upside_helpers.token(player)
+    upside_helpers.act(client, worker, jwt, {"trigger": "getBalance"})
+
+    [row] = stored()
+    text = json.dumps(row["headers"])
+    for secret in (jwt, worker.passphrase, worker.secret):
+        assert secret not in text
+    for name in ("Upside-Access-Sign", "Upside-Access-Passphrase", "B3-Jwt"):
+        assert row["headers"][name] == callbacks.REDACTED
+    assert row["headers"]["Upside-Access-Key"] == worker.key
+    assert row["outcome"] == "ok"
+
+
+def test_a_hypetech_session_token_in_the_body_is_masked(client):
+    player = PlayerFactory(currencies=("BRL",))
+    hypetech_helpers.ok(client, "register", hypetech_helpers.bet("b1", player, "5"))
+    [row] = stored()
+    body = json.loads(bytes(row["body"]))
+    assert body["session_token"] == callbacks.REDACTED
+    assert body["provider_tx_id"] == "b1"
+    assert row["body_note"] == "credential fields masked"
+
+
+def test_health_and_metrics_are_not_callbacks(client):
+    client.get("/healthz")
+    client.get("/metrics")
+    assert stored() == []
+
+
+def test_failing_to_store_never_changes_the_answer(client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(callbacks, "record", broken)
+    player = PlayerFactory()
+    answer = igpx_helpers.post(client, "transaction", igpx_helpers.bet("tx-1", player, "1.00"))
+    assert answer["error"] is None
+    assert balance(player) == 99
+
+
+def test_an_oversized_body_is_noted_not_stored(client, app):
+    too_big = b"{" + b" " * app.config["MAX_BODY_BYTES"] + b"}"
+    client.post("/igpx/transaction", data=too_big, headers={"Content-Type": "application/json"})
+    [row] = stored()
+    assert bytes(row["body"]) == b""
+    assert "over the limit" in row["body_note"]
+    assert row["outcome"] == "INVALID_REQUEST"
+
+
+def _age_all(days: int) -> None:
+    moment = datetime.now(UTC) - timedelta(days=days)
+    in_transaction(lambda conn: conn.execute(update(table).values(received_at=moment)))
+
+
+def test_cli_lists_filters_shows_and_prunes(client, runner):
+    player = PlayerFactory()
+    igpx_helpers.post(client, "transaction", igpx_helpers.bet("tx-1", player, "1.00"))
+    client.post("/igpx/transaction", data=b"{}", headers={"X-Security-Hash": "bad"})
+
+    listed = json.loads(runner(["callbacks", "list", "--json"]).output)["callbacks"]
+    assert [row["outcome"] for row in listed] == ["INVALID_SIGNATURE", "applied"]
+    refused = runner(["callbacks", "list", "--outcome", "INVALID_SIGNATURE", "--json"])
+    assert len(json.loads(refused.output)["callbacks"]) == 1
+    assert json.loads(runner(["callbacks", "list", "--provider", "upside", "--json"]).output) == {
+        "callbacks": []
+    }
+    recent = runner(["callbacks", "list", "--since", "1h", "--limit", "1", "--json"])
+    assert len(json.loads(recent.output)["callbacks"]) == 1
+
+    shown = json.loads(runner(["callbacks", "show", str(listed[1]["id"]), "--json"]).output)
+    assert json.loads(shown["body"])["transaction_id"] == "tx-1"
+    assert shown["headers"]["X-Security-Hash"] == callbacks.REDACTED
+
+    _age_all(days=31)
+    pruned = json.loads(runner(["callbacks", "prune", "--json"]).output)
+    assert pruned == {"deleted": 2, "retention_days": 30}
+    assert stored() == []
+
+
+def test_cli_show_and_since_fail_in_one_line(runner):
+    missing = runner(["callbacks", "show", "999"])
+    assert missing.exit_code == 1 and missing.output.strip() == "Error: no callback 999"
+    bad = runner(["callbacks", "list", "--since", "yesterday"])
+    assert bad.exit_code != 0 and len(bad.output.strip().splitlines()) == 1
+
+
+def test_a_non_utf8_body_is_shown_as_base64(client, runner):
+    client.post("/igpx/transaction", data=b"\xff\xfe", headers={"X-Security-Hash": "x"})
+    [row] = stored()
+    shown = json.loads(runner(["callbacks", "show", str(row["id"]), "--json"]).output)
+    assert shown["body"] is None and shown["body_base64"] == "//4="
+
+
+def test_prune_keeps_recent_callbacks(client, runner):
+    client.post("/igpx/transaction", data=b"{}", headers={"X-Security-Hash": "x"})
+    _age_all(days=3)
+    assert (
+        json.loads(runner(["callbacks", "prune", "--days", "7", "--json"]).output)["deleted"] == 0
+    )
+    count = in_transaction(lambda conn: conn.execute(select(func.count()).select_from(table)))
+    assert count.scalar_one() == 1
