@@ -19,6 +19,9 @@ SCENARIOS = {
 }
 
 
+CONTENDED = 0.25  # cores used by other processes during a run: marked with *
+
+
 @dataclass
 class Bench:
     results: dict[str, dict[int, Result]] = field(default_factory=dict)
@@ -138,6 +141,8 @@ def runs_table(bench: Bench) -> list[str]:
             errors = str(r.errors)
             if r.codes:
                 errors += " (" + ", ".join(f"{k} {v}" for k, v in sorted(r.codes.items())) + ")"
+            if r.cpu is not None and r.cpu.other > CONTENDED:
+                errors += " *"
             if r.exhausted:
                 errors += " [ran out of requests: rate is a lower bound]"
             lines.append(
@@ -173,7 +178,8 @@ def markdown(bench: Bench) -> str:
         "hot-row script). CPU is in cores (2.0 = the whole machine): the gunicorn master and",
         "its workers, every PostgreSQL process of the server, the load generator, and the rest",
         "of the machine (other processes on this shared machine; `other` above ~0.1 means the",
-        "run competed for the CPU).",
+        "run competed for the CPU). Runs marked `*` had more than 0.25 cores taken by other",
+        "processes: their figures are lower than this machine gives when it is quiet.",
         "",
         *runs_table(bench),
         "",

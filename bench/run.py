@@ -203,6 +203,12 @@ class Run:
         plan.append(("pgbench-product", "pgbench_product.sql", many, [16]))
         for scenario, script, variables, conn_list in plan:
             for conns in conn_list:
+                free = self.free_connections()
+                if conns > free:
+                    note = f"skipped at {conns} conns: the server had {free} free connections"
+                    self.bench.extra[f"{scenario} c={conns}"] = note
+                    print(f"{scenario:16} c={conns:<3} {note}", flush=True)
+                    continue
                 self.checkpoint()
                 result = loadgen.pgbench(
                     self.url,
@@ -216,6 +222,17 @@ class Run:
                 )
                 self.bench.add(scenario, result)
                 _print_result(scenario, result)
+
+    def free_connections(self) -> int:
+        """Connections left on the server (other sessions may be using it too)."""
+        with psycopg.connect(self.url) as conn:
+            free = _scalar(
+                conn,
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+                " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+            )
+        return int(free) + 1  # type: ignore[call-overload]  # our own connection closes
 
     # --- worker memory -------------------------------------------------------------
 
