@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install db-upgrade db-stop clean
+.PHONY: run test lint install db-upgrade db-stop clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,19 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
 	$(BIN)/mypy
+
+# The load test of docs/benchmarks.md: wrk (installed with apt-get when missing; we run
+# as root) and pgbench against the product under gunicorn. BENCH_ARGS passes options,
+# e.g. BENCH_ARGS="--duration 3 --rss-requests 0 --profile" (see bench/run.py --help).
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 db-stop: install
 	$(BIN)/python -m app.embedded stop

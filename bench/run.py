@@ -1,0 +1,378 @@
+"""``make bench``: the product under gunicorn, driven by wrk, beside pgbench on the same server.
+
+Steps: a fresh ``wallet_bench`` database on ``DATABASE_URL``'s server (or the embedded
+one), migrated with ``wallet db upgrade``; players loaded with ``wallet players import``;
+gunicorn started with ``gunicorn.conf.py`` as ``make run`` starts it; wrk over pre-signed
+request files for each scenario and connection count; pgbench with the product's
+hot-path SQL; a fresh gunicorn for the worker-memory run; ``wallet ledger verify``.
+The report is printed and written to ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench import loadgen, procstat, roundtrips, servers, traffic
+from bench.report import Bench, markdown, targets
+
+SECRET = "bench-igpx-secret"  # noqa: S105  (a throwaway key for the local bench)
+HOT = "p000000"
+DOCS = servers.ROOT / "docs" / "benchmarks.md"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", default="1,8,16,32,64")
+    parser.add_argument("--duration", type=int, default=6, help="seconds per measured run")
+    parser.add_argument("--players", type=int, default=5000)
+    parser.add_argument("--max-rps", type=int, default=4000, help="requests written per second")
+    parser.add_argument("--rss-requests", type=int, default=100_000, help="0 skips the RSS run")
+    parser.add_argument("--profile", action="store_true", help="py-spy a worker during bets")
+    parser.add_argument("--output", type=Path, default=DOCS, help="'-' prints only")
+    return parser.parse_args(argv)
+
+
+class Run:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.conns = [int(c) for c in args.connections.split(",")]
+        self.players = [f"p{n:06d}" for n in range(1, args.players + 1)]
+        self.igpx = traffic.Igpx(SECRET)
+        self.bench = Bench()
+        self.pg_pids: list[int] = []
+
+    # --- set-up --------------------------------------------------------------------
+
+    def prepare_database(self) -> None:
+        admin = servers.admin_url()
+        self.url = servers.fresh_database(admin)
+        servers.wallet(self.url, "db", "upgrade")
+        csv_path = self.work / "players.csv"
+        servers.write_players_csv(csv_path, self.players, "1000000.00", HOT)
+        summary = servers.import_players(self.url, csv_path)
+        self.bench.extra["players import"] = (
+            f"{summary['rows']:,} rows in {summary['seconds']} s = "
+            f"{summary['rows_per_second']:,} rows/s inside the command "
+            f"({summary['wall_seconds']} s wall for the whole `wallet players import`)"
+        )
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute(
+                "INSERT INTO accounts (name, currency) VALUES ('house:pgbench', 'USD') RETURNING id"
+            ).fetchone()
+            assert row is not None
+            self.house_id = int(row[0])
+            self.superuser = _scalar(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = user")
+            self.bench.setup.update(_server_facts(conn))
+        postmaster = servers.postmaster_pid(self.url)
+        self.postgres = lambda: [postmaster, *procstat.children(postmaster)]
+
+    def checkpoint(self) -> None:
+        """Start each measured run from a clean checkpoint (when we are allowed to)."""
+        if self.superuser:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
+
+    # --- HTTP scenarios ------------------------------------------------------------
+
+    def files(self, name: str, conns: int, make_line: object) -> Path:
+        threads = loadgen.threads_for(conns)
+        per_thread = math.ceil(self.args.max_rps * self.args.duration * 1.2 / threads)
+        return traffic.write_files(
+            self.work,
+            name,
+            threads,
+            per_thread,
+            make_line,
+            [self.igpx],
+            self.players,  # type: ignore[arg-type]
+        )
+
+    def http(
+        self, app: servers.Gunicorn, scenario: str, conns: int, files: Path, mode: str
+    ) -> None:
+        groups = {"app": app.processes, "postgres": self.postgres}
+        self.checkpoint()
+        result = loadgen.wrk(app.base_url, files, conns, self.args.duration, groups, scenario, mode)
+        self.bench.add(scenario, result)
+        _print_result(scenario, result)
+        for path in self.work.glob(f"{files.name}.*"):
+            path.unlink()
+
+    def http_scenarios(self, app: servers.Gunicorn) -> None:
+        warm = self.files("warm", 8, traffic.Stream.bet)
+        loadgen.wrk(app.base_url, warm, 8, 2, {}, "warm-up")
+        mix = traffic.Mix()
+        hot = [HOT]
+        for conns in self.conns:
+            self.http(
+                app, "bets", conns, self.files(f"bets{conns}", conns, traffic.Stream.bet), "once"
+            )
+        for conns in self.conns:
+            files = self.files(f"mix{conns}", conns, lambda s: s.mixed(mix))
+            self.http(app, "mix", conns, files, "once")
+        for conns in self.conns:
+            threads = loadgen.threads_for(conns)
+            per_thread = math.ceil(self.args.max_rps * self.args.duration * 1.2 / threads)
+            files = traffic.write_files(
+                self.work, f"hot{conns}", threads, per_thread, traffic.Stream.bet, [self.igpx], hot
+            )
+            self.http(app, "hot", conns, files, "once")
+        self.duplicate_storm(app)
+        if self.args.profile:
+            self.profile(app)
+
+    def duplicate_storm(self, app: servers.Gunicorn) -> None:
+        stream = traffic.Stream("dup", [self.igpx], self.players, seed=7)
+        pool = [stream.bet() for _ in range(1000)]
+        first = traffic.write_pool(self.work, "dups-apply", loadgen.threads_for(8), pool)
+        for _ in range(20):  # apply the pool first: then every measured run only replays
+            loadgen.wrk(app.base_url, first, 8, 2, {}, "apply", mode="cycle")
+            if self.applied("dup-") == len(pool):
+                break
+        else:
+            raise RuntimeError("the storm's bets were not all applied before the storm")
+        for conns in self.conns:
+            files = traffic.write_pool(self.work, f"dups{conns}", loadgen.threads_for(conns), pool)
+            self.http(app, "dups", conns, files, "cycle")
+
+    def applied(self, prefix: str) -> int:
+        with psycopg.connect(self.url) as conn:
+            found = _scalar(
+                conn,
+                "SELECT count(*) FROM provider_transactions "
+                "WHERE provider = 'igpx' AND external_id LIKE %s AND status = 'applied'",
+                (prefix + "%",),
+            )
+        return int(found)  # type: ignore[call-overload]
+
+    def profile(self, app: servers.Gunicorn) -> None:
+        """py-spy one worker while bets run at 16 connections (not part of the table).
+
+        Two recordings: ``--gil`` samples only the thread holding the GIL (where the
+        worker's CPU goes), ``--idle`` samples every thread (where a request's wall time
+        goes, waiting on PostgreSQL included).
+        """
+        py_spy = shutil.which("py-spy") or str(servers.BIN / "py-spy")
+        if not Path(py_spy).exists():
+            print("py-spy is not installed: skipping the profile", flush=True)
+            return
+        out = servers.ROOT / "bench" / "out"
+        out.mkdir(exist_ok=True)
+        for kind in ("gil", "idle"):
+            files = self.files(f"profiled-{kind}", 16, traffic.Stream.bet)
+            worker = app.workers()[0]
+            collapsed = out / f"profile-bets-16-{kind}.txt"
+            command = [py_spy, "record", "-p", str(worker), "-d", str(self.args.duration)]
+            command += ["-r", "250", "-f", "raw", "-o", str(collapsed), "--nonblocking"]
+            spy = subprocess.Popen(  # noqa: S603
+                [*command, f"--{kind}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            try:
+                result = loadgen.wrk(app.base_url, files, 16, self.args.duration, {}, "profiled")
+            finally:
+                spy.wait(timeout=60)
+            self.bench.extra[f"profiled run ({kind})"] = (
+                f"bets at 16 conns under `py-spy record --{kind}` of worker {worker}: "
+                f"{result.rps:,.0f} req/s; stacks in `bench/out/{collapsed.name}` "
+                "(not committed; `python -m bench.profile FILE` summarizes)"
+            )
+
+    # --- pgbench -------------------------------------------------------------------
+
+    def pgbench(self) -> None:
+        groups = {"app": list, "postgres": self.postgres}
+        many = {"lo": "1", "hi": str(len(self.players)), "house": str(self.house_id)}
+        hot = {**many, "lo": "0", "hi": "0"}
+        plan = [("pgbench", "pgbench_bet.sql", many, self.conns)]
+        plan.append(("pgbench-hot", "pgbench_bet.sql", hot, self.conns))
+        plan.append(("pgbench-product", "pgbench_product.sql", many, [16]))
+        for scenario, script, variables, conn_list in plan:
+            for conns in conn_list:
+                free = self.free_connections()
+                if conns > free:
+                    note = f"skipped at {conns} conns: the server had {free} free connections"
+                    self.bench.extra[f"{scenario} c={conns}"] = note
+                    print(f"{scenario:16} c={conns:<3} {note}", flush=True)
+                    continue
+                self.checkpoint()
+                result = loadgen.pgbench(
+                    self.url,
+                    loadgen.HERE / script,
+                    conns,
+                    self.args.duration,
+                    groups,
+                    scenario,
+                    variables,
+                    self.work,
+                )
+                self.bench.add(scenario, result)
+                _print_result(scenario, result)
+
+    def free_connections(self) -> int:
+        """Connections left on the server (other sessions may be using it too)."""
+        with psycopg.connect(self.url) as conn:
+            free = _scalar(
+                conn,
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+                " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+            )
+        return int(free) + 1  # type: ignore[call-overload]  # our own connection closes
+
+    # --- worker memory -------------------------------------------------------------
+
+    def rss(self, app: servers.Gunicorn) -> None:
+        """Mix at 16 conns in 5 s chunks; RSS of each worker once past 10k and past the end."""
+        served, marks, chunk = 0, [10_000, self.args.rss_requests], 0
+        mix = traffic.Mix()
+        while marks and chunk < 200:
+            chunk += 1
+            files = self.files(f"rss{chunk}", 16, lambda s: s.mixed(mix))
+            result = loadgen.wrk(app.base_url, files, 16, 5, {}, "rss")
+            for path in self.work.glob(f"rss{chunk}.*"):
+                path.unlink()
+            served += result.requests
+            if served >= marks[0]:
+                marks.pop(0)
+                rss = [procstat.rss_kib(pid) or 0 for pid in app.workers()]
+                self.bench.rss.append({"requests": served, "rss_kib": rss})
+                print(
+                    f"  rss after {served:,} requests: {[r // 1024 for r in rss]} MiB", flush=True
+                )
+
+    def count_round_trips(self) -> None:
+        for name, (trips, statements) in roundtrips.measure(self.url).items():
+            self.bench.extra[f"round trips: {name}"] = f"{trips} ({len(statements)} statements)"
+
+    def verify_ledger(self) -> None:
+        try:
+            report = json.loads(servers.wallet(self.url, "ledger", "verify", "--json"))
+            self.bench.extra["ledger_ok"] = True
+            self.bench.extra["ledger verify"] = json.dumps(report)[:300]
+        except RuntimeError as exc:
+            self.bench.extra["ledger_ok"] = False
+            self.bench.extra["ledger verify"] = str(exc)[:300]
+
+    def main(self) -> None:
+        started = time.monotonic()
+        self.prepare_database()
+        self.bench.setup.update(_machine_facts(self))
+        gunicorn_log = self.work / "gunicorn.log"
+        with servers.gunicorn(self.url, SECRET, gunicorn_log) as app:
+            self.bench.setup["gunicorn"] = _gunicorn_facts(app)
+            self.http_scenarios(app)
+        self.count_round_trips()
+        self.pgbench()
+        if self.args.rss_requests:
+            with servers.gunicorn(self.url, SECRET, self.work / "gunicorn-rss.log") as app:
+                self.rss(app)
+        self.verify_ledger()
+        self.bench.setup["bench wall time"] = f"{time.monotonic() - started:.0f} s"
+        text = markdown(self.bench)
+        for target, measured, verdict in targets(self.bench):
+            print(f"{verdict:5} {target}: {measured}")
+        if str(self.args.output) != "-":
+            self.args.output.write_text(text)
+            print(f"wrote {self.args.output}")
+
+
+def _scalar(conn: psycopg.Connection, sql: str, params: tuple = ()) -> object:
+    row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+    return None if row is None else row[0]
+
+
+def _print_result(scenario: str, r: loadgen.Result) -> None:
+    cpu = r.cpu.text() if r.cpu else ""
+    flag = " EXHAUSTED" if r.exhausted else ""
+    print(
+        f"{scenario:16} c={r.connections:<3} {r.rps:9,.0f}/s  p50 {r.p50:6.2f}  p95 {r.p95:6.2f}  "
+        f"p99 {r.p99:6.2f} ms  errors {r.errors}{flag}  cpu: {cpu}",
+        flush=True,
+    )
+
+
+def _server_facts(conn: psycopg.Connection) -> dict[str, str]:
+    def show(name: str) -> str:
+        return str(_scalar(conn, f"SHOW {name}"))
+
+    version = str(_scalar(conn, "SELECT version()")).split(" on ")[0]
+    settings = ", ".join(
+        f"{n}={show(n)}"
+        for n in ("synchronous_commit", "fsync", "shared_buffers", "max_connections")
+    )
+    return {"PostgreSQL": f"{version} ({settings})"}
+
+
+def _machine_facts(run: Run) -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = Path("/proc/meminfo").read_text().split()[1]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=servers.ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    where = "DATABASE_URL's server" if os.environ.get("DATABASE_URL") else "embedded server"
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB, "
+        f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "commit": commit,
+        "database": f"`{servers.BENCH_DB}` on the {where}",
+        "command": f"`make bench` = `python -m bench.run {' '.join(sys.argv[1:])}`".replace(
+            " `", "`"
+        ),
+        "runs": f"{run.args.duration} s each at {run.args.connections} connections; "
+        f"{len(run.players):,} players with 1,000,000.00 USD each, hot player {HOT}",
+        "load generators": "wrk 4.1 (Lua over pre-signed request files, "
+        "threads = min(conns, 2)); pgbench -M prepared -j min(conns, 2)",
+    }
+
+
+def _gunicorn_facts(app: servers.Gunicorn) -> str:
+    env = os.environ
+    workers = env.get("WEB_CONCURRENCY") or f"{len(app.workers())} (2 × cores)"
+    threads = env.get("GUNICORN_THREADS", "4")
+    pool = env.get("DB_POOL_SIZE", "4")
+    return (
+        f"`gunicorn --config gunicorn.conf.py wsgi:app`: {workers} gthread workers × "
+        f"{threads} threads, DB_POOL_SIZE {pool} (+ as many overflow), LOG_LEVEL=WARNING"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
+    work = Path(tempfile.mkdtemp(prefix="wallet-bench-"))
+    try:
+        Run(args, work).main()
+    except KeyboardInterrupt:
+        print("interrupted: gunicorn and wrk stopped", file=sys.stderr)
+        return 130
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
