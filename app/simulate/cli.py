@@ -129,7 +129,7 @@ def _text(data: dict[str, Any]) -> str:
         f"{len(data['mismatched_balances'])} mismatched",
     ]
     lines += [
-        f"  MISMATCH {m['player_id']}: modelled {m['modelled']}, ledger {m['actual']}"
+        f"  MISMATCH {m['player_id']}: expected {m['expected']}, ledger {m['actual']}"
         for m in data["mismatched_balances"]
     ]
     lines += [f"  PROBLEM {problem}" for problem in data["problems"]]
