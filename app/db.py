@@ -7,8 +7,12 @@ place that decides is :class:`UnitOfWork`, which rolls back unless told to commi
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from app import budget, embedded
 
@@ -75,3 +79,32 @@ class UnitOfWork:
             self.conn.rollback()
         finally:
             self.conn.close()
+
+
+def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """Run one hot-path statement on the psycopg connection under ``conn`` and return
+    its first row (a named tuple) or None.
+
+    Used for the few statements every callback runs: SQLAlchemy's per-statement work
+    (building, cache keys, parameter and result processing) cost more CPU than the
+    database spent on them. The statement joins the unit of work's transaction, and
+    psycopg prepares it on the server after a few executions.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor(row_factory=namedtuple_row) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except psycopg.Error as exc:
+        raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
+
+
+def _as_sqlalchemy_error(
+    conn: Connection, driver: Any, sql: str, exc: psycopg.Error
+) -> StatementError:
+    """What SQLAlchemy would have raised (and done): a dead connection is invalidated so
+    the pool replaces it, and callers see the same exception classes either way."""
+    if conn.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+        conn.invalidate(exc)
+    return DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True)

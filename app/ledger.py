@@ -26,6 +26,7 @@ from typing import NoReturn
 
 from sqlalchemy import Connection, func, select, text
 
+from app.db import fetch_one
 from app.errors import CurrencyNotEnabled, UnknownPlayer
 from app.models import accounts, players, postings
 
@@ -37,6 +38,7 @@ class PlayerAccount:
     currency: str
     balance: Decimal
     blocked: bool
+    system_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,17 +48,28 @@ class Leg:
     amount: Decimal
 
 
-def lock_player_account(conn: Connection, player_id: str, currency: str) -> PlayerAccount:
-    """Lock the player's account row (``FOR UPDATE``) until the transaction ends."""
-    row = conn.execute(
-        select(accounts.c.id, accounts.c.balance, players.c.blocked)
-        .join(players, players.c.id == accounts.c.player_id)
-        .where(accounts.c.player_id == player_id, accounts.c.currency == currency)
-        .with_for_update(of=accounts)
-    ).first()
+def lock_player_account(
+    conn: Connection, player_id: str, currency: str, system_name: str | None = None
+) -> PlayerAccount:
+    """Lock the player's account row (``FOR UPDATE``) until the transaction ends.
+
+    Also reads, in the same round trip and without locking it, the id of the system
+    account ``system_name`` in that currency (None if it does not exist yet).
+    """
+    row = fetch_one(conn, _LOCK, {"player": player_id, "currency": currency, "system": system_name})
     if row is None:
         _raise_missing(conn, player_id, currency)
-    return PlayerAccount(row.id, player_id, currency, row.balance, row.blocked)
+    return PlayerAccount(row.id, player_id, currency, row.balance, row.blocked, row.system_id)
+
+
+_LOCK = """
+SELECT a.id, a.balance, p.blocked,
+       (SELECT s.id FROM accounts s
+        WHERE s.name = %(system)s AND s.currency = %(currency)s) AS system_id
+FROM accounts a JOIN players p ON p.id = a.player_id
+WHERE a.player_id = %(player)s AND a.currency = %(currency)s
+FOR UPDATE OF a
+"""
 
 
 def _raise_missing(conn: Connection, player_id: str, currency: str) -> NoReturn:

@@ -26,9 +26,10 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Row, select, text
+from sqlalchemy import Connection, select
 
 from app import ledger
+from app.db import fetch_one
 from app.errors import TransactionConflict, UnknownPlayer
 from app.models import accounts, journal_transactions, players, provider_transactions
 
@@ -114,12 +115,20 @@ def execute(conn: Connection, request: Request) -> Outcome:
     existing = _find(conn, request.provider, request.external_id)
     if existing is not None:
         return _replay(existing, request)
-    account = ledger.lock_player_account(conn, request.player_id, request.currency)
-    plan = _plan(conn, request, account)
-    after = account.balance + plan.player_delta
-    record_id = _record_and_post(conn, request, account, plan, after)
+    account = ledger.lock_player_account(
+        conn, request.player_id, request.currency, request.counterparty_account
+    )
+    guarded = request.kind in (Kind.BET, Kind.WIN)
+    plan = _plan(conn, request, account, cancelled=False)
+    record_id = _record_and_post(conn, request, account, plan, unless_rolled_back=guarded)
     if record_id is None:
-        return _replay(_find(conn, request.provider, request.external_id), request)
+        existing = _find(conn, request.provider, request.external_id)
+        if existing is not None:  # a concurrent duplicate committed first
+            return _replay(existing, request)
+        plan = _plan(conn, request, account, cancelled=True)  # its rollback came first
+        record_id = _record_and_post(conn, request, account, plan, unless_rolled_back=False)
+        if record_id is None:
+            return _replay(_find(conn, request.provider, request.external_id), request)
     return Outcome(
         record_id,
         request.kind,
@@ -129,7 +138,7 @@ def execute(conn: Connection, request: Request) -> Outcome:
         request.currency,
         request.amount,
         account.balance,
-        after,
+        account.balance + plan.player_delta,
     )
 
 
@@ -158,10 +167,12 @@ def _player_exists(conn: Connection, player_id: str) -> bool:
     return conn.execute(select(players.c.id).where(players.c.id == player_id)).first() is not None
 
 
-def _plan(conn: Connection, request: Request, account: ledger.PlayerAccount) -> _Plan:
+def _plan(
+    conn: Connection, request: Request, account: ledger.PlayerAccount, cancelled: bool
+) -> _Plan:
+    """What the request does to the locked account; ``cancelled``: its rollback came first."""
     if request.kind is Kind.ROLLBACK:
         return _plan_rollback(conn, request, account)
-    cancelled = request.kind in (Kind.BET, Kind.WIN) and _has_rollback(conn, request)
     if request.kind in DEBITS:
         return _plan_debit(conn, request, account, cancelled)
     if cancelled:
@@ -187,7 +198,9 @@ def _transfer(
     """Move ``player_delta`` into the player's account from the counterparty account."""
     if player_delta == 0:
         return _Plan(Status.APPLIED)
-    other = ledger.system_account(conn, request.counterparty_account, request.currency)
+    other = account.system_id or ledger.system_account(
+        conn, request.counterparty_account, request.currency
+    )
     legs = [
         ledger.Leg(account.id, request.currency, player_delta),
         ledger.Leg(other, request.currency, -player_delta),
@@ -226,33 +239,31 @@ def _plan_rollback(conn: Connection, request: Request, account: ledger.PlayerAcc
     return _Plan(Status.APPLIED, legs=legs, player_delta=delta)
 
 
-def _find(conn: Connection, provider: str, external_id: str) -> Row[Any] | None:
-    return conn.execute(
-        select(provider_transactions).where(
-            provider_transactions.c.provider == provider,
-            provider_transactions.c.external_id == external_id,
-        )
-    ).first()
+def _find(conn: Connection, provider: str, external_id: str) -> Any:
+    """The recorded provider transaction (a named tuple), or None."""
+    return fetch_one(conn, _FIND, {"provider": provider, "external_id": external_id})
 
 
-def _has_rollback(conn: Connection, request: Request) -> bool:
-    """A rollback naming this id came first (a tombstone): the late original moves no money."""
-    query = select(provider_transactions.c.id).where(
-        provider_transactions.c.provider == request.provider,
-        provider_transactions.c.kind == Kind.ROLLBACK,
-        provider_transactions.c.reference_id == request.external_id,
-    )
-    return conn.execute(query.limit(1)).first() is not None
+_FIND = """
+SELECT id, external_id, kind, status, reason, player_id, currency, amount, reference_id,
+       account_id, balance_before, balance_after
+FROM provider_transactions WHERE provider = %(provider)s AND external_id = %(external_id)s
+"""
 
 
 def _already_reversed(conn: Connection, provider: str, external_id: str) -> bool:
-    query = select(provider_transactions.c.id).where(
-        provider_transactions.c.provider == provider,
-        provider_transactions.c.kind == Kind.ROLLBACK,
-        provider_transactions.c.reference_id == external_id,
-        provider_transactions.c.status == Status.APPLIED,
-    )
-    return conn.execute(query.limit(1)).first() is not None
+    found = fetch_one(conn, _REVERSED, {"provider": provider, "external_id": external_id})
+    return found is not None
+
+
+# 'rollback' and 'applied' are literals so that even a generic prepared plan can use the
+# partial indexes on rollbacks.
+_REVERSED = """
+SELECT 1 FROM provider_transactions
+WHERE provider = %(provider)s AND kind = 'rollback' AND reference_id = %(external_id)s
+  AND status = 'applied'
+LIMIT 1
+"""
 
 
 def _journal_of(conn: Connection, provider_transaction_id: int) -> int | None:
@@ -268,11 +279,14 @@ def _record_and_post(
     request: Request,
     account: ledger.PlayerAccount,
     plan: _Plan,
-    balance_after: Decimal,
+    unless_rolled_back: bool,
 ) -> int | None:
     """Record the provider transaction and, if it is new, post its legs and move the
-    cached balance: one statement, one round trip. ``None`` means a concurrent duplicate
-    committed first and nothing was written."""
+    cached balance: one statement, one round trip.
+
+    ``None`` means nothing was written: a concurrent duplicate committed first, or (with
+    ``unless_rolled_back``) a rollback naming this transaction was recorded before it.
+    """
     params = {
         "provider": request.provider,
         "external_id": request.external_id,
@@ -285,44 +299,52 @@ def _record_and_post(
         "reason": str(plan.reason) if plan.reason else None,
         "account_id": account.id,
         "balance_before": account.balance,
-        "balance_after": balance_after,
+        "balance_after": account.balance + plan.player_delta,
         "details": json.dumps(request.details, default=str) if request.details else None,
+        "guard": unless_rolled_back,
         "leg_accounts": [leg.account_id for leg in plan.legs],
         "leg_currencies": [leg.currency for leg in plan.legs],
         "leg_amounts": [leg.amount for leg in plan.legs],
         "delta": plan.player_delta,
     }
-    found = conn.execute(_RECORD_AND_POST, params).scalar()
-    return None if found is None else int(found)
+    found = fetch_one(conn, _RECORD_AND_POST, params)
+    return None if found is None else int(found.id)
 
 
-_RECORD_AND_POST = text("""
+_RECORD_AND_POST = """
 WITH record AS (
     INSERT INTO provider_transactions (provider, external_id, kind, player_id, currency,
         amount, reference_id, status, reason, account_id, balance_before, balance_after, details)
-    VALUES (:provider, :external_id, :kind, :player_id, :currency, :amount, :reference_id,
-        :status, :reason, :account_id, :balance_before, :balance_after,
-        CAST(:details AS jsonb))
+    SELECT %(provider)s::text, %(external_id)s::text, %(kind)s::text, %(player_id)s::text,
+        %(currency)s::text, %(amount)s::numeric, %(reference_id)s::text, %(status)s::text,
+        %(reason)s::text, %(account_id)s::bigint, %(balance_before)s::numeric,
+        %(balance_after)s::numeric, %(details)s::jsonb
+    WHERE NOT (%(guard)s::boolean AND EXISTS (
+        SELECT 1 FROM provider_transactions
+        WHERE provider = %(provider)s::text AND kind = 'rollback'
+          AND reference_id = %(external_id)s::text))
     ON CONFLICT (provider, external_id) DO NOTHING
     RETURNING id
 ), journal AS (
     INSERT INTO journal_transactions (kind, provider_transaction_id)
-    SELECT :kind, id FROM record WHERE cardinality(CAST(:leg_accounts AS bigint[])) > 0
+    SELECT %(kind)s::text, id FROM record
+    WHERE cardinality(CAST(%(leg_accounts)s AS bigint[])) > 0
     RETURNING id
 ), legs AS (
     INSERT INTO postings (journal_id, account_id, currency, amount)
     SELECT journal.id, leg.account_id, leg.currency, leg.amount FROM journal,
-        unnest(CAST(:leg_accounts AS bigint[]), CAST(:leg_currencies AS text[]),
-               CAST(:leg_amounts AS numeric[])) AS leg(account_id, currency, amount)
+        unnest(CAST(%(leg_accounts)s AS bigint[]), CAST(%(leg_currencies)s AS text[]),
+               CAST(%(leg_amounts)s AS numeric[])) AS leg(account_id, currency, amount)
 ), moved AS (
-    UPDATE accounts SET balance = balance + CAST(:delta AS numeric)
-    WHERE id = :account_id AND CAST(:delta AS numeric) <> 0 AND EXISTS (SELECT 1 FROM record)
+    UPDATE accounts SET balance = balance + CAST(%(delta)s AS numeric)
+    WHERE id = %(account_id)s AND CAST(%(delta)s AS numeric) <> 0
+      AND EXISTS (SELECT 1 FROM record)
 )
 SELECT id FROM record
-""")
+"""
 
 
-def _replay(row: Row[Any] | None, request: Request) -> Outcome:
+def _replay(row: Any, request: Request) -> Outcome:
     assert row is not None, "a conflicting insert implies a committed row"
     same = (
         row.kind == request.kind
