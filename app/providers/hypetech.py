@@ -288,7 +288,8 @@ def _declined(outcome: wallet.Outcome) -> ResponseReturnValue:
             "balance": money.format_amount(outcome.balance_after, outcome.currency),
             "currency": outcome.currency,
         }
-    detail = f"{outcome.kind} {outcome.amount} {outcome.currency} declined: {outcome.reason}"
+    amount = money.format_amount(outcome.amount, outcome.currency)
+    detail = f"{outcome.kind} {amount} {outcome.currency} declined: {outcome.reason}"
     return problem(status, code, title, detail, **extra)
 
 
