@@ -25,6 +25,15 @@ def free_port() -> int:
 
 @contextmanager
 def run_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16) -> Iterator[str]:
+    with run_gunicorn_process(env, workers, threads) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def run_gunicorn_process(
+    env: dict[str, str], workers: int = 2, threads: int = 16
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like :func:`run_gunicorn`, also yielding the master process (its workers can be killed)."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -46,10 +55,27 @@ def run_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16) -> It
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base_url, process, log)
-            yield base_url
+            yield base_url, process
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The gunicorn workers of ``master_pid`` (its child processes), from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: object) -> None:
