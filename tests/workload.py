@@ -207,11 +207,18 @@ class Sender:
         self.deadline = time.monotonic() + deadline_s
         self.local = threading.local()
         self.jwts: dict[str, str] = {}
+        self.opened: list[requests.Session] = []
 
     def session(self) -> requests.Session:
-        if not hasattr(self.local, "session"):
+        if getattr(self.local, "session", None) is None:
             self.local.session = requests.Session()
+            self.opened.append(self.local.session)
         return self.local.session  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close every keep-alive connection, so gunicorn can stop at once."""
+        for session in self.opened:
+            session.close()
 
     def once(self, call: Call) -> tuple[int, Any] | None:
         url, data, headers = self._request(call)
@@ -221,7 +228,7 @@ class Sender:
             response = self.session().post(url, data=data, headers=headers, timeout=30)
         except requests.RequestException:
             self.tally.add(unanswered=1)
-            self.local.session = requests.Session()
+            self.local.session = None
             return None
         try:
             body = response.json()
@@ -301,9 +308,12 @@ def send_workload(sender: Sender, work: Workload, threads: int, session_copies: 
     for session in work.sessions:
         tasks += [(sender.play_session, session)] * session_copies
     random.Random(work.seed).shuffle(tasks)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for future in [pool.submit(task, *args) for task, args in tasks]:
-            future.result()
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for future in [pool.submit(task, *args) for task, args in tasks]:
+                future.result()
+    finally:
+        sender.close()
 
 
 # --- checking -------------------------------------------------------------------------------
