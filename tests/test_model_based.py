@@ -11,6 +11,7 @@ strength (``make soak``).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from decimal import Decimal
@@ -42,6 +43,7 @@ AMOUNTS = st.sampled_from(["0.01", "1", "2.50", "5", "10", "12.34", "20", "35", 
 STAKES = st.sampled_from([1, 5, 10, 20, 40, 60]).map(lambda n: n * upside.WIN)
 MULTIPLIER = 2
 POOL_WIN = 100
+CHECKED = {"examples": 0, "checks": 0}  # machines built; balance/pool/ledger checks passed
 
 
 class WalletMachine(RuleBasedStateMachine):
@@ -63,6 +65,7 @@ class WalletMachine(RuleBasedStateMachine):
         self.sent: list[tuple[str, str, dict[str, Any], Any]] = []  # provider, route, body, answer
         self.pending_originals: list[tuple[str, str, str]] = []  # provider, id, player
         self.counter = 0
+        CHECKED["examples"] += 1
 
     def wallet_cli(self, *args: str) -> None:
         result = CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: self.app))
@@ -289,6 +292,7 @@ class WalletMachine(RuleBasedStateMachine):
             assert pool == self.model.pool
             result = ledger.verify(uow.conn)
         assert result.ok, result
+        CHECKED["checks"] += 1
 
 
 # --- what each answer must be -------------------------------------------------------------
@@ -348,3 +352,9 @@ def test_the_wallet_behaves_like_its_model_across_all_providers(app, engine):
         print_blob=True,
     )
     run_state_machine_as_test(seed(chosen)(lambda: WalletMachine(app, engine)), settings=config)
+    line = {"run": "model-based", "seed": chosen, "max_examples": EXAMPLES, "max_steps": STEPS}
+    line |= CHECKED
+    print(json.dumps(line))
+    if os.environ.get("RELIABILITY_REPORT"):
+        with open(os.environ["RELIABILITY_REPORT"], "a") as out:
+            out.write(json.dumps(line) + "\n")
