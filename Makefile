@@ -33,7 +33,7 @@ RELIABILITY_REPORT ?= reliability-report.jsonl
 soak: install
 	WALLET_SOAK=1 WALLET_MODEL_EXAMPLES=$${WALLET_MODEL_EXAMPLES:-200} \
 	WALLET_MODEL_STEPS=$${WALLET_MODEL_STEPS:-60} RELIABILITY_REPORT=$(RELIABILITY_REPORT) \
-	$(BIN)/python -m pytest -p no:randomly -o timeout=1800 -s \
+	$(BIN)/python -m pytest -o timeout=1800 -s \
 	tests/test_model_based.py tests/test_torture.py tests/test_database_outage.py $(PYTEST_ARGS)
 
 lint: install
