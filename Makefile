@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install db-upgrade db-stop clean bench
+.PHONY: run test soak lint install db-upgrade db-stop clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ run: db-upgrade
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The reliability tests at full strength: a longer model-based run, larger torture
+# workloads, more worker kills and database restarts. Figures go to $(RELIABILITY_REPORT).
+RELIABILITY_REPORT ?= reliability-report.jsonl
+soak: install
+	WALLET_SOAK=1 WALLET_MODEL_EXAMPLES=$${WALLET_MODEL_EXAMPLES:-200} \
+	WALLET_MODEL_STEPS=$${WALLET_MODEL_STEPS:-60} RELIABILITY_REPORT=$(RELIABILITY_REPORT) \
+	$(BIN)/python -m pytest -o timeout=1800 -s \
+	tests/test_model_based.py tests/test_torture.py tests/test_database_outage.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check app tests migrations bench

@@ -64,7 +64,33 @@ def start_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16) -> 
         finally:
             if process.poll() is None:
                 process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@contextmanager
+def run_gunicorn_process(
+    env: dict[str, str], workers: int = 2, threads: int = 16
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like :func:`start_gunicorn`, as (base URL, master process)."""
+    with start_gunicorn(env, workers, threads) as server:
+        yield server.url, server.process
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The gunicorn workers of ``master_pid`` (its child processes), from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: object) -> None:

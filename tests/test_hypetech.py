@@ -142,6 +142,15 @@ def test_insufficient_funds_is_402_with_the_balance_and_stays_declined(client):
     assert balance(player, "BRL") == Decimal("55.00")
 
 
+def test_a_declined_bet_replayed_gets_the_first_problem_document_unchanged(client):
+    """Found by the model-based test: the replay's ``detail`` spelled the stored amount
+    (``10.000000000000000000``) where the first answer said ``10``."""
+    player = brl_player("5.00")
+    first = problem(client, "register", bet("1", player, "10"), 402)
+    assert problem(client, "register", bet("1", player, "10"), 402) == first
+    assert first["detail"] == "bet 10.00 BRL declined: insufficient_funds"
+
+
 def test_blocked_player_cannot_bet_but_is_paid_wins(client):
     player = brl_player("20", blocked=True)
     assert problem(client, "register", bet("1", player, "5"), 403)["code"] == "PLAYER_BLOCKED"
