@@ -44,3 +44,14 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    """Store the audit rows still queued before the worker's process ends."""
+    import sys
+
+    wsgi = sys.modules.get("wsgi")
+    if wsgi is not None:
+        from app import audit
+
+        audit.flush(wsgi.app, timeout_s=5)

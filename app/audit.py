@@ -9,13 +9,16 @@ turns it off.
 from __future__ import annotations
 
 import json
+import os
+import queue
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from app import callbacks
 
@@ -26,23 +29,88 @@ _NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 def register(app: Flask, providers: set[str]) -> None:
     if not app.config.get("CALLBACK_AUDIT", True):
         return
+    writer = AuditWriter(app.extensions["wallet.engine"])
+    app.extensions["wallet.audit"] = writer
 
     @app.after_request
     def _audit(response: Response) -> Response:
         if request.blueprint in providers:
             try:
-                store(_entry(response))
+                writer.submit(_entry(response))
             except Exception as exc:  # the answer must go out whatever happens here
                 log.warning("callback not stored in the audit trail", error=type(exc).__name__)
         return response
 
 
-def store(entry: callbacks.Entry) -> None:
-    with current_app.extensions["wallet.engine"].begin() as conn:
-        # An audit row lost in a crash's last milliseconds costs nothing that matters; a
-        # WAL flush wait on every callback costs latency. Money transactions keep theirs.
-        conn.execute(_NO_FLUSH_WAIT)
-        callbacks.record(conn, entry)
+def flush(app: Flask, timeout_s: float = 10) -> None:
+    """Wait until every submitted callback is stored (tests, shutdown)."""
+    writer = app.extensions.get("wallet.audit")
+    if writer is not None:
+        writer.flush(timeout_s)
+
+
+class AuditWriter:
+    """Stores audit rows from one background thread per process, many per transaction.
+
+    Writing each callback's row in its own transaction on the request path cost as much
+    CPU and time as the money movement itself. Here the request only queues the row;
+    the thread takes everything queued, writes it with one INSERT and commits without
+    waiting for the WAL flush. Rows appear within milliseconds; a crash can lose the
+    last few, never a money movement. A full queue drops rows with a warning rather
+    than slow down answers.
+    """
+
+    def __init__(self, engine: Engine, max_queue: int = 10_000, max_batch: int = 500) -> None:
+        self._engine = engine
+        self._max_queue = max_queue
+        self._max_batch = max_batch
+        self._pid: int | None = None
+        self._queue: queue.Queue[callbacks.Entry] = queue.Queue(max_queue)
+        self._start_lock = threading.Lock()
+
+    def submit(self, entry: callbacks.Entry) -> None:
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait(entry)
+        except queue.Full:
+            log.warning("audit trail queue full: callback not stored", route=entry.route)
+
+    def flush(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def _ensure_thread(self) -> None:
+        """One thread per process: gunicorn forks workers, and threads do not survive it."""
+        if self._pid == os.getpid():
+            return
+        with self._start_lock:
+            if self._pid != os.getpid():
+                self._queue = queue.Queue(self._max_queue)
+                threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
+                self._pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                self._write(batch)
+            except Exception as exc:  # noqa: BLE001 - the trail must never stop the thread
+                log.warning(
+                    "callbacks not stored in the audit trail",
+                    count=len(batch),
+                    error=type(exc).__name__,
+                )
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _write(self, batch: list[callbacks.Entry]) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(_NO_FLUSH_WAIT)
+            callbacks.record_many(conn, batch)
 
 
 def _entry(response: Response) -> callbacks.Entry:

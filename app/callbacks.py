@@ -107,25 +107,32 @@ class Entry:
 
 
 def record(conn: Connection, entry: Entry) -> None:
-    """One INSERT; the caller's transaction holds nothing else."""
+    """One row; the caller's transaction holds nothing else."""
+    record_many(conn, [entry])
+
+
+def record_many(conn: Connection, entries: list[Entry]) -> None:
+    """Every entry in one multi-row INSERT."""
+    conn.execute(insert(callbacks), [_row(entry) for entry in entries])
+
+
+def _row(entry: Entry) -> dict[str, Any]:
     body, note = safe_body(entry.body)
-    conn.execute(
-        insert(callbacks).values(
-            received_at=entry.received_at,
-            request_id=entry.request_id[:128],
-            provider=entry.provider[:32],
-            method=entry.method[:16],
-            route=entry.route,
-            remote_addr=(entry.remote_addr or "")[:64] or None,
-            headers=safe_headers(entry.headers),
-            body=body,
-            body_note=entry.body_note or note,
-            status=entry.status,
-            answer=entry.answer.replace("\x00", "\ufffd"),
-            outcome=entry.outcome[:64],
-            latency_ms=round(Decimal(entry.latency_ms), 2),
-        )
-    )
+    return {
+        "received_at": entry.received_at,
+        "request_id": entry.request_id[:128],
+        "provider": entry.provider[:32],
+        "method": entry.method[:16],
+        "route": entry.route,
+        "remote_addr": (entry.remote_addr or "")[:64] or None,
+        "headers": safe_headers(entry.headers),
+        "body": body,
+        "body_note": entry.body_note or note,
+        "status": entry.status,
+        "answer": entry.answer.replace("\x00", "\ufffd"),
+        "outcome": entry.outcome[:64],
+        "latency_ms": round(Decimal(entry.latency_ms), 2),
+    }
 
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 
-from app import create_app, embedded, ledger, migrate
+from app import audit, create_app, embedded, ledger, migrate
 from app.cli import cli
 from app.db import UnitOfWork
 from tests import factories
@@ -81,7 +81,7 @@ def _clean_books(request: pytest.FixtureRequest) -> Iterator[None]:
     engine = request.getfixturevalue("engine")
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    factories.bind(engine)
+    factories.bind(engine, request.getfixturevalue("app"))
     yield
     with UnitOfWork(engine) as uow:
         result = ledger.verify(uow.conn)
@@ -103,6 +103,7 @@ def runner(app: Flask) -> Any:
     cli_runner = CliRunner()
 
     def invoke(args: list[str], **kwargs: Any) -> Any:
+        audit.flush(app)
         return cli_runner.invoke(cli, args, obj=ScriptInfo(create_app=lambda: app), **kwargs)
 
     return invoke

@@ -12,11 +12,29 @@ from app import players, wallet
 from app.db import UnitOfWork
 
 _engine: Engine | None = None
+_app: Any = None
 
 
-def bind(engine: Engine) -> None:
-    global _engine
+def bind(engine: Engine, app: Any = None) -> None:
+    global _engine, _app
     _engine = engine
+    _app = app
+
+
+def close_app(app: Any) -> None:
+    """Done with an extra app: let its audit writer finish, then close its connections."""
+    from app import audit
+
+    audit.flush(app)
+    app.extensions["wallet.engine"].dispose()
+
+
+def flush_audit() -> None:
+    """Wait until the app's audit trail has stored every callback answered so far."""
+    from app import audit
+
+    if _app is not None:
+        audit.flush(_app)
 
 
 def in_transaction(work: Any, *args: Any) -> Any:

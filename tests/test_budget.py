@@ -15,7 +15,7 @@ from app import budget, create_app
 from app.config import ConfigError, load_config
 from app.db import UnitOfWork
 from tests import hypetech_helpers
-from tests.factories import PlayerFactory, balance
+from tests.factories import PlayerFactory, balance, close_app
 from tests.igpx_helpers import bet, post
 
 
@@ -69,7 +69,7 @@ def tight_app(settings: dict[str, Any]) -> Iterator[Any]:
         }
     )
     yield app
-    app.extensions["wallet.engine"].dispose()
+    close_app(app)
 
 
 @contextmanager

@@ -10,10 +10,11 @@ from sqlalchemy import func, select, update
 from app import callbacks
 from app.callbacks import callbacks as table
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
-from tests.factories import PlayerFactory, balance, in_transaction
+from tests.factories import PlayerFactory, balance, flush_audit, in_transaction
 
 
 def stored() -> list[dict]:
+    flush_audit()
     rows = in_transaction(lambda conn: conn.execute(select(table).order_by(table.c.id)).all())
     return [dict(row._mapping) for row in rows]
 
@@ -85,11 +86,15 @@ def test_failing_to_store_never_changes_the_answer(client, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(callbacks, "record", broken)
+    monkeypatch.setattr(callbacks, "record_many", broken)
     player = PlayerFactory()
     answer = igpx_helpers.post(client, "transaction", igpx_helpers.bet("tx-1", player, "1.00"))
     assert answer["error"] is None
     assert balance(player) == 99
+    flush_audit()  # the failure happens in the writer thread; the next batch still goes in
+    monkeypatch.undo()
+    igpx_helpers.post(client, "transaction", igpx_helpers.bet("tx-2", player, "1.00"))
+    assert [row["request_id"] != "" for row in stored()] == [True]
 
 
 def test_an_oversized_body_is_noted_not_stored(client, app):
@@ -153,3 +158,19 @@ def test_prune_keeps_recent_callbacks(client, runner):
     )
     count = in_transaction(lambda conn: conn.execute(select(func.count()).select_from(table)))
     assert count.scalar_one() == 1
+
+
+def test_gunicorn_workers_store_callbacks_in_the_background(live_server):
+    import time
+
+    import requests
+
+    player = PlayerFactory()
+    body = igpx_helpers.body_of(igpx_helpers.bet("bg-1", player, "1.00"))
+    headers = {"Content-Type": "application/json", "X-Security-Hash": igpx_helpers.sign(body)}
+    answer = requests.post(f"{live_server}/igpx/transaction", data=body, headers=headers, timeout=5)
+    assert answer.json()["error"] is None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not stored():
+        time.sleep(0.05)
+    assert [row["outcome"] for row in stored()] == ["applied"]

@@ -11,7 +11,7 @@ from sqlalchemy import make_url, text
 
 from app import create_app, db_roles, embedded
 from tests import igpx_helpers
-from tests.factories import PlayerFactory, in_transaction
+from tests.factories import PlayerFactory, close_app, in_transaction
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_the_app_role_moves_money_and_cannot_alter_the_schema(
     ):
         with engine.connect() as conn, pytest.raises(Exception, match="permission denied|owner"):
             conn.execute(text(ddl))
-    engine.dispose()
+    close_app(app)
     assert in_transaction(lambda conn: conn.execute(text("SELECT count(*) FROM postings")))
 
 

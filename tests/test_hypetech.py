@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.models import provider_transactions
-from tests.factories import PlayerFactory, balance, deposit
+from tests.factories import PlayerFactory, balance, close_app, deposit
 from tests.hypetech_helpers import (
     bet,
     new_rollback,
@@ -334,7 +334,7 @@ def test_paths_come_from_the_settings(settings, engine):
         assert response.status_code == 200, response.data
         assert custom.test_client().post("/hypetech/register", data=body).status_code == 404
     finally:
-        custom.extensions["wallet.engine"].dispose()
+        close_app(custom)
 
 
 # --- concurrency ------------------------------------------------------------------------

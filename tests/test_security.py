@@ -19,7 +19,7 @@ from tests import hypetech_helpers as hype
 from tests import igpx_helpers as igpx
 from tests import upside_helpers as up
 from tests.conftest import HYPETECH_SECRET, IGPX_SECRET, UPSIDE_JWT_SECRET
-from tests.factories import PlayerFactory
+from tests.factories import PlayerFactory, close_app
 from tests.hostile_helpers import books
 
 APP = Path(__file__).resolve().parent.parent / "app"
@@ -166,7 +166,7 @@ def test_a_provider_whose_secret_is_unset_refuses_everything(settings, engine):
     upside = up.send(client, worker, up.token(player), {"trigger": "getBalance"})
     assert upside.status_code == 401
     assert books() == before
-    app.extensions["wallet.engine"].dispose()
+    close_app(app)
 
 
 def test_each_providers_credentials_work_only_on_its_own_routes(client):
