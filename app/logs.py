@@ -5,6 +5,7 @@ stderr keeps stdout clean for the CLI's ``--json`` documents.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -26,9 +27,15 @@ SECRET_WORDS = (
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Drop any field whose name suggests a credential, wherever it came from."""
-    for key in [k for k in event if any(word in k.lower() for word in SECRET_WORDS)]:
+    for key in [k for k in event if _looks_secret(k)]:
         event[key] = "[redacted]"
     return event
+
+
+@functools.lru_cache(maxsize=1024)
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in SECRET_WORDS)
 
 
 def configure(level: str = "INFO") -> None:

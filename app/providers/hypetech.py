@@ -69,11 +69,15 @@ class RollbackSchema(MoneySchema):
     amount = fields.Raw(load_default=None, allow_none=True, metadata=schemas.AMOUNT_DOC)
 
 
+# Built once: a schema instance is reusable across requests and threads.
+BALANCE, MONEY, ROLLBACK = BalanceSchema(), MoneySchema(), RollbackSchema()
+
+
 # --- routes -----------------------------------------------------------------------------
 
 
 def get_balance() -> ResponseReturnValue:
-    _, data = _read(BalanceSchema())
+    _, data = _read(BALANCE)
     player = data["player_id"] or data["user_id"]
     base.bind(action="getBalance", player=player)
     currency, balance = base.in_transaction(_balance, player, data["currency"])
@@ -91,7 +95,7 @@ def rewards() -> ResponseReturnValue:
 
 
 def rollback() -> ResponseReturnValue:
-    body, data = _read(RollbackSchema())
+    body, data = _read(ROLLBACK)
     base.bind(action="rollback")
     external_id, original = rollback_ids(data["provider_tx_id"], data["linked_tx_id"])
     currency = _resolve_currency(data, [external_id, original])
@@ -159,7 +163,7 @@ def signed_url() -> str:
 
 
 def _bet_or_win(kind: wallet.Kind) -> ResponseReturnValue:
-    body, data = _read(MoneySchema())
+    body, data = _read(MONEY)
     base.bind(action=str(kind))
     tx_id = data["provider_tx_id"]
     related = [tx_id] + ([data["linked_tx_id"]] if data["linked_tx_id"] else [])

@@ -54,16 +54,18 @@ class RollbackSchema(TransactionSchema):
 
 
 ACTIONS = {"bet": wallet.Kind.BET, "result": wallet.Kind.WIN, "rollback": wallet.Kind.ROLLBACK}
+# Built once: a schema instance is reusable across requests and threads.
+TRANSACTION, ROLLBACK = TransactionSchema(), RollbackSchema()
 
 
 @blueprint.post("/transaction")
 def transaction() -> ResponseReturnValue:
-    return _answer(_read(TransactionSchema()))
+    return _answer(_read(TRANSACTION))
 
 
 @blueprint.post("/transaction-rollback")
 def transaction_rollback() -> ResponseReturnValue:
-    return _answer(_read(RollbackSchema()))
+    return _answer(_read(ROLLBACK))
 
 
 def _read(schema: Schema) -> wallet.Request:

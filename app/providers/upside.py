@@ -78,6 +78,9 @@ class ActionSchema(Schema):
     offset = fields.Integer(strict=True, validate=validate.Range(0, 10**9))
 
 
+ACTION = ActionSchema()  # built once, reused by every request
+
+
 @blueprint.post("/game-actions")
 def game_actions() -> Response:
     body = base.raw_body()
@@ -114,11 +117,11 @@ def _settings() -> upside_auth.Settings:
 
 def _load(body: bytes) -> dict[str, Any]:
     base.require_json_content_type()
-    data = schemas.load(ActionSchema(), schemas.parse_json_object(body))
+    data = schemas.load(ACTION, schemas.parse_json_object(body))
     base.bind(action=data["trigger"], session=data.get("session_id"), game=data.get("game_type"))
     missing = [name for name in REQUIRED.get(data["trigger"], ()) if data.get(name) is None]
     if missing:
-        names = ", ".join(ActionSchema().fields[m].data_key or m for m in missing)
+        names = ", ".join(ACTION.fields[m].data_key or m for m in missing)
         raise errors.InvalidRequest(f"{data['trigger']} needs {names}")
     if data.get("game_data") is not None:
         schemas.check_storable_json(data["game_data"], "gameData")
