@@ -173,3 +173,59 @@ def test_eighteen_decimal_amounts_stay_exact():
 def test_balances_of_an_unknown_player_is_an_error():
     with pytest.raises(UnknownPlayer):
         in_transaction(wallet.balances, "ghost")
+
+
+def _generic_plan(conn, sql: str, params: dict) -> str:
+    """EXPLAIN of ``sql`` as a prepared statement after PostgreSQL switched to the generic
+    plan (what psycopg's prepared statements run after a few executions)."""
+    import re
+
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    conn.exec_driver_sql(f"PREPARE q AS {numbered}")
+    args = ", ".join(_literal(params[name]) for name in names)
+    plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN EXECUTE q({args})"))
+    conn.exec_driver_sql("DEALLOCATE q")
+    return plan
+
+
+def _literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "'{" + ",".join(str(v) for v in value) + "}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def test_rollback_lookups_use_their_partial_index_even_with_a_generic_plan(engine):
+    """A bound ``kind`` would hide the partial index from a generic plan and make every
+    bet read all of its provider's rows; the hot-path SQL writes the literal instead."""
+    params = {
+        "provider": "igpx",
+        "external_id": "b1",
+        "kind": "bet",
+        "player_id": "p",
+        "currency": "USD",
+        "amount": "1",
+        "reference_id": None,
+        "status": "applied",
+        "reason": None,
+        "account_id": 1,
+        "balance_before": "1",
+        "balance_after": "0",
+        "details": None,
+        "guard": True,
+        "leg_accounts": [],
+        "leg_currencies": [],
+        "leg_amounts": [],
+        "delta": "0",
+    }
+    with engine.begin() as conn:
+        write_plan = _generic_plan(conn, wallet._RECORD_AND_POST, params)
+        reversed_plan = _generic_plan(conn, wallet._REVERSED, params)
+    assert "ix_provider_transactions_reference" in write_plan
+    assert "uq_provider_transactions_one_reversal" in reversed_plan
