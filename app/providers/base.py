@@ -36,18 +36,31 @@ def check_hex_signature(
 ) -> None:
     """Compare a hex HMAC-SHA256 in constant time against each accepted secret (the
     current one and, during a rotation, the previous one); no secret refuses everything."""
-    accepted = [secrets] if isinstance(secrets, str) else list(secrets or [])
+    accepted = accepted_secrets(secrets)
     if not accepted:
         raise InvalidSignature("this provider's secret is not configured")
     if not given:
         raise InvalidSignature("signature header is missing")
-    claimed = given.strip().lower().encode("utf-8", "replace")
+    if not signs_with_any(accepted, message, claimed_signature(given)):
+        raise InvalidSignature("signature does not match the body")
+
+
+def accepted_secrets(secrets: str | Sequence[str] | None) -> list[str]:
+    return [secrets] if isinstance(secrets, str) else list(secrets or [])
+
+
+def claimed_signature(given: str) -> bytes:
+    """The header's hex digest as compared: trimmed, lower-case, as bytes (any text)."""
+    return given.strip().lower().encode("utf-8", "replace")
+
+
+def signs_with_any(secrets: Sequence[str], message: bytes, claimed: bytes) -> bool:
+    """Every secret is compared (``compare_digest``), so timing does not tell which."""
     matches = [
         hmac.compare_digest(hmac_sha256_hex(secret, message).encode(), claimed)
-        for secret in accepted
+        for secret in secrets
     ]
-    if not any(matches):
-        raise InvalidSignature("signature does not match the body")
+    return any(matches)
 
 
 def in_transaction(work: Callable[..., T], *args: Any) -> T:

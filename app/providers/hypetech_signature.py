@@ -9,35 +9,32 @@ parses to (:mod:`app.jsjson`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Sequence
 from decimal import Decimal
 
 from app import jsjson
 from app.errors import InvalidSignature
+from app.providers import base
 
 
 def sign(secret: str, url: str, message: bytes) -> str:
-    return hmac.new(secret.encode(), url.encode() + message, hashlib.sha256).hexdigest()
+    return base.hmac_sha256_hex(secret, url.encode() + message)
 
 
 def verify(secrets: str | Sequence[str] | None, url: str, raw: bytes, given: str | None) -> None:
     """Raise ``InvalidSignature`` unless ``given`` signs ``url`` + the body with one of the
     accepted keys (the current one, and the previous one during a rotation); no key, no entry."""
-    keys = [secrets] if isinstance(secrets, str) else list(secrets or [])
+    keys = base.accepted_secrets(secrets)
     if not keys:
         raise InvalidSignature("HYPETECH_API_KEY is not configured: every webhook is refused")
     if not given:
         raise InvalidSignature("the Hype-Hash header is missing")
-    claimed = given.strip().lower().encode("utf-8", "replace")
-    if any(_matches(sign(key, url, raw), claimed) for key in keys):
+    claimed = base.claimed_signature(given)
+    if base.signs_with_any(keys, url.encode() + raw, claimed):
         return
     text = javascript_text(raw)
-    if text is None or not any(
-        _matches(sign(key, url, text.encode("utf-8")), claimed) for key in keys
-    ):
+    if text is None or not base.signs_with_any(keys, (url + text).encode(), claimed):
         raise InvalidSignature(f"Hype-Hash does not sign {url} with this body")
 
 
@@ -47,7 +44,3 @@ def javascript_text(raw: bytes) -> str | None:
         return jsjson.stringify(json.loads(raw.decode("utf-8"), parse_float=Decimal))
     except (ValueError, RecursionError):
         return None
-
-
-def _matches(expected: str, claimed: bytes) -> bool:
-    return hmac.compare_digest(expected.encode(), claimed)
