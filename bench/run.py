@@ -32,6 +32,7 @@ from bench.report import Bench, markdown, targets
 SECRET = "bench-igpx-secret"  # noqa: S105  (a throwaway key for the local bench)
 HOT = "p000000"
 DOCS = servers.ROOT / "docs" / "benchmarks.md"
+SCENARIOS = ("bets", "mix", "hot", "dups", "pgbench")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,6 +44,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rss-requests", type=int, default=100_000, help="0 skips the RSS run")
     parser.add_argument("--profile", action="store_true", help="py-spy a worker during bets")
     parser.add_argument("--output", type=Path, default=DOCS, help="'-' prints only")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated subset of " + ",".join(SCENARIOS) + " (quick iterations)",
+    )
     return parser.parse_args(argv)
 
 
@@ -55,6 +61,10 @@ class Run:
         self.igpx = traffic.Igpx(SECRET)
         self.bench = Bench()
         self.pg_pids: list[int] = []
+        self.scenarios = set(args.scenarios.split(","))
+        unknown = self.scenarios - set(SCENARIOS)
+        if unknown:
+            raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
 
     # --- set-up --------------------------------------------------------------------
 
@@ -118,21 +128,22 @@ class Run:
         loadgen.wrk(app.base_url, warm, 8, 2, {}, "warm-up")
         mix = traffic.Mix()
         hot = [HOT]
-        for conns in self.conns:
+        for conns in self.conns if "bets" in self.scenarios else []:
             self.http(
                 app, "bets", conns, self.files(f"bets{conns}", conns, traffic.Stream.bet), "once"
             )
-        for conns in self.conns:
+        for conns in self.conns if "mix" in self.scenarios else []:
             files = self.files(f"mix{conns}", conns, lambda s: s.mixed(mix))
             self.http(app, "mix", conns, files, "once")
-        for conns in self.conns:
+        for conns in self.conns if "hot" in self.scenarios else []:
             threads = loadgen.threads_for(conns)
             per_thread = math.ceil(self.args.max_rps * self.args.duration * 1.2 / threads)
             files = traffic.write_files(
                 self.work, f"hot{conns}", threads, per_thread, traffic.Stream.bet, [self.igpx], hot
             )
             self.http(app, "hot", conns, files, "once")
-        self.duplicate_storm(app)
+        if "dups" in self.scenarios:
+            self.duplicate_storm(app)
         if self.args.profile:
             self.profile(app)
 
@@ -277,7 +288,8 @@ class Run:
             self.bench.setup["gunicorn"] = _gunicorn_facts(app)
             self.http_scenarios(app)
         self.count_round_trips()
-        self.pgbench()
+        if "pgbench" in self.scenarios:
+            self.pgbench()
         if self.args.rss_requests:
             with servers.gunicorn(self.url, SECRET, self.work / "gunicorn-rss.log") as app:
                 self.rss(app)
