@@ -38,7 +38,6 @@ class PlayerAccount:
     currency: str
     balance: Decimal
     blocked: bool
-    system_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,31 +47,24 @@ class Leg:
     amount: Decimal
 
 
-def lock_player_account(
-    conn: Connection, player_id: str, currency: str, system_name: str | None = None
-) -> PlayerAccount:
-    """Lock the player's account row (``FOR UPDATE``) until the transaction ends.
-
-    Also reads, in the same round trip and without locking it, the id of the system
-    account ``system_name`` in that currency (None if it does not exist yet).
-    """
-    row = fetch_one(conn, _LOCK, {"player": player_id, "currency": currency, "system": system_name})
+def lock_player_account(conn: Connection, player_id: str, currency: str) -> PlayerAccount:
+    """Lock the player's account row (``FOR UPDATE``) until the transaction ends."""
+    row = fetch_one(conn, _LOCK, {"player": player_id, "currency": currency})
     if row is None:
-        _raise_missing(conn, player_id, currency)
-    return PlayerAccount(row.id, player_id, currency, row.balance, row.blocked, row.system_id)
+        raise_missing(conn, player_id, currency)
+    return PlayerAccount(row.id, player_id, currency, row.balance, row.blocked)
 
 
 _LOCK = """
-SELECT a.id, a.balance, p.blocked,
-       (SELECT s.id FROM accounts s
-        WHERE s.name = %(system)s AND s.currency = %(currency)s) AS system_id
+SELECT a.id, a.balance, p.blocked
 FROM accounts a JOIN players p ON p.id = a.player_id
 WHERE a.player_id = %(player)s AND a.currency = %(currency)s
 FOR UPDATE OF a
 """
 
 
-def _raise_missing(conn: Connection, player_id: str, currency: str) -> NoReturn:
+def raise_missing(conn: Connection, player_id: str, currency: str) -> NoReturn:
+    """Say which is missing: the player, or the player's account in ``currency``."""
     exists = conn.execute(select(players.c.id).where(players.c.id == player_id)).first()
     if exists is None:
         raise UnknownPlayer(f"player {player_id!r} does not exist")

@@ -12,6 +12,11 @@ How a request is applied exactly once
    duplicate committed first, the insert returns nothing and we replay its row.
 4. Post the journal transaction and move the cached balance.
 
+Bets, wins, deposits and withdrawals run these steps inside PostgreSQL, in the
+function ``wallet_transfer`` (migration 0004): one statement, one round trip, and the
+row lock is held only while the database works. Rollbacks, which read the original's
+postings to reverse them, run them from here.
+
 The caller's unit of work commits; nothing here does. Declines are outcomes,
 recorded like any other, so a retried declined bet is declined the same way.
 """
@@ -60,8 +65,6 @@ class Reason(StrEnum):
     NOTHING_TO_REVERSE = "nothing_to_reverse"
 
 
-DEBITS = {Kind.BET, Kind.WITHDRAWAL}
-CREDITS = {Kind.WIN, Kind.DEPOSIT}
 CASHIER = "cashier"
 
 
@@ -112,23 +115,64 @@ class _Plan:
 
 def execute(conn: Connection, request: Request) -> Outcome:
     """Apply ``request`` once; a repeat with the same payload returns the first outcome."""
+    if request.kind is Kind.ROLLBACK:
+        return _roll_back(conn, request)
+    return _transfer(conn, request)
+
+
+def one_statement(request: Request) -> bool:
+    """Whether :func:`execute` runs ``request`` as one statement (so it may autocommit)."""
+    return request.kind is not Kind.ROLLBACK
+
+
+def _transfer(conn: Connection, request: Request) -> Outcome:
+    """A bet, win, deposit or withdrawal: steps 1 to 4 in the database function
+    ``wallet_transfer`` (migration 0004), one round trip."""
+    params = {
+        "provider": request.provider,
+        "external_id": request.external_id,
+        "kind": str(request.kind),
+        "player_id": request.player_id,
+        "currency": request.currency,
+        "amount": request.amount,
+        "reference_id": request.reference_id,
+        "counterparty": request.counterparty_account,
+        "details": _details(request),
+    }
+    row = fetch_one(conn, _TRANSFER, params)
+    if row is None:
+        ledger.raise_missing(conn, request.player_id, request.currency)
+    if row.replayed:
+        return _replay(row, request)
+    return Outcome(
+        row.id,
+        request.kind,
+        Status(row.status),
+        Reason(row.reason) if row.reason else None,
+        request.player_id,
+        request.currency,
+        request.amount,
+        row.balance_before,
+        row.balance_after,
+    )
+
+
+_TRANSFER = """
+SELECT * FROM wallet_transfer(%(provider)s::text, %(external_id)s::text, %(kind)s::text,
+    %(player_id)s::text, %(currency)s::text, %(amount)s::numeric, %(reference_id)s::text,
+    %(counterparty)s::text, %(details)s::jsonb)
+"""
+
+
+def _roll_back(conn: Connection, request: Request) -> Outcome:
     existing = _find(conn, request.provider, request.external_id)
     if existing is not None:
         return _replay(existing, request)
-    account = ledger.lock_player_account(
-        conn, request.player_id, request.currency, request.counterparty_account
-    )
-    guarded = request.kind in (Kind.BET, Kind.WIN)
-    plan = _plan(conn, request, account, cancelled=False)
-    record_id = _record_and_post(conn, request, account, plan, unless_rolled_back=guarded)
-    if record_id is None:
-        existing = _find(conn, request.provider, request.external_id)
-        if existing is not None:  # a concurrent duplicate committed first
-            return _replay(existing, request)
-        plan = _plan(conn, request, account, cancelled=True)  # its rollback came first
-        record_id = _record_and_post(conn, request, account, plan, unless_rolled_back=False)
-        if record_id is None:
-            return _replay(_find(conn, request.provider, request.external_id), request)
+    account = ledger.lock_player_account(conn, request.player_id, request.currency)
+    plan = _plan_rollback(conn, request, account)
+    record_id = _record_and_post(conn, request, account, plan)
+    if record_id is None:  # a concurrent duplicate committed first
+        return _replay(_find(conn, request.provider, request.external_id), request)
     return Outcome(
         record_id,
         request.kind,
@@ -165,47 +209,6 @@ def currency_of(conn: Connection, provider: str, external_id: str) -> str | None
 
 def _player_exists(conn: Connection, player_id: str) -> bool:
     return conn.execute(select(players.c.id).where(players.c.id == player_id)).first() is not None
-
-
-def _plan(
-    conn: Connection, request: Request, account: ledger.PlayerAccount, cancelled: bool
-) -> _Plan:
-    """What the request does to the locked account; ``cancelled``: its rollback came first."""
-    if request.kind is Kind.ROLLBACK:
-        return _plan_rollback(conn, request, account)
-    if request.kind in DEBITS:
-        return _plan_debit(conn, request, account, cancelled)
-    if cancelled:
-        return _Plan(Status.CANCELLED, Reason.CANCELLED)
-    return _transfer(conn, request, account, request.amount)
-
-
-def _plan_debit(
-    conn: Connection, request: Request, account: ledger.PlayerAccount, cancelled: bool
-) -> _Plan:
-    if cancelled:
-        return _Plan(Status.DECLINED, Reason.CANCELLED)
-    if request.kind is Kind.BET and account.blocked:
-        return _Plan(Status.DECLINED, Reason.PLAYER_BLOCKED)
-    if account.balance < request.amount:
-        return _Plan(Status.DECLINED, Reason.INSUFFICIENT_FUNDS)
-    return _transfer(conn, request, account, -request.amount)
-
-
-def _transfer(
-    conn: Connection, request: Request, account: ledger.PlayerAccount, player_delta: Decimal
-) -> _Plan:
-    """Move ``player_delta`` into the player's account from the counterparty account."""
-    if player_delta == 0:
-        return _Plan(Status.APPLIED)
-    other = account.system_id or ledger.system_account(
-        conn, request.counterparty_account, request.currency
-    )
-    legs = [
-        ledger.Leg(account.id, request.currency, player_delta),
-        ledger.Leg(other, request.currency, -player_delta),
-    ]
-    return _Plan(Status.APPLIED, legs=legs, player_delta=player_delta)
 
 
 def _plan_rollback(conn: Connection, request: Request, account: ledger.PlayerAccount) -> _Plan:
@@ -279,13 +282,11 @@ def _record_and_post(
     request: Request,
     account: ledger.PlayerAccount,
     plan: _Plan,
-    unless_rolled_back: bool,
 ) -> int | None:
     """Record the provider transaction and, if it is new, post its legs and move the
     cached balance: one statement, one round trip.
 
-    ``None`` means nothing was written: a concurrent duplicate committed first, or (with
-    ``unless_rolled_back``) a rollback naming this transaction was recorded before it.
+    ``None`` means nothing was written: a concurrent duplicate committed first.
     """
     params = {
         "provider": request.provider,
@@ -300,8 +301,7 @@ def _record_and_post(
         "account_id": account.id,
         "balance_before": account.balance,
         "balance_after": account.balance + plan.player_delta,
-        "details": json.dumps(request.details, default=str) if request.details else None,
-        "guard": unless_rolled_back,
+        "details": _details(request),
         "leg_accounts": [leg.account_id for leg in plan.legs],
         "leg_currencies": [leg.currency for leg in plan.legs],
         "leg_amounts": [leg.amount for leg in plan.legs],
@@ -315,14 +315,10 @@ _RECORD_AND_POST = """
 WITH record AS (
     INSERT INTO provider_transactions (provider, external_id, kind, player_id, currency,
         amount, reference_id, status, reason, account_id, balance_before, balance_after, details)
-    SELECT %(provider)s::text, %(external_id)s::text, %(kind)s::text, %(player_id)s::text,
+    VALUES (%(provider)s::text, %(external_id)s::text, %(kind)s::text, %(player_id)s::text,
         %(currency)s::text, %(amount)s::numeric, %(reference_id)s::text, %(status)s::text,
         %(reason)s::text, %(account_id)s::bigint, %(balance_before)s::numeric,
-        %(balance_after)s::numeric, %(details)s::jsonb
-    WHERE NOT (%(guard)s::boolean AND EXISTS (
-        SELECT 1 FROM provider_transactions
-        WHERE provider = %(provider)s::text AND kind = 'rollback'
-          AND reference_id = %(external_id)s::text))
+        %(balance_after)s::numeric, %(details)s::jsonb)
     ON CONFLICT (provider, external_id) DO NOTHING
     RETURNING id
 ), journal AS (
@@ -342,6 +338,10 @@ WITH record AS (
 )
 SELECT id FROM record
 """
+
+
+def _details(request: Request) -> str | None:
+    return json.dumps(request.details, default=str) if request.details else None
 
 
 def _replay(row: Any, request: Request) -> Outcome:

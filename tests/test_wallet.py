@@ -203,29 +203,41 @@ def _literal(value) -> str:
 
 def test_rollback_lookups_use_their_partial_index_even_with_a_generic_plan(engine):
     """A bound ``kind`` would hide the partial index from a generic plan and make every
-    bet read all of its provider's rows; the hot-path SQL writes the literal instead."""
+    bet read all of its provider's rows; the hot-path SQL writes the literal instead.
+
+    The bet's tombstone check runs inside ``wallet_transfer``: auto_explain sends the
+    plans of the function's own statements back as notices."""
+    player = PlayerFactory(balance="10")
     params = {
         "provider": "igpx",
         "external_id": "b1",
         "kind": "bet",
-        "player_id": "p",
+        "player_id": player,
         "currency": "USD",
         "amount": "1",
         "reference_id": None,
-        "status": "applied",
-        "reason": None,
-        "account_id": 1,
-        "balance_before": "1",
-        "balance_after": "0",
+        "counterparty": "house:igpx",
         "details": None,
-        "guard": True,
-        "leg_accounts": [],
-        "leg_currencies": [],
-        "leg_amounts": [],
-        "delta": "0",
     }
     with engine.begin() as conn:
-        write_plan = _generic_plan(conn, wallet._RECORD_AND_POST, params)
-        reversed_plan = _generic_plan(conn, wallet._REVERSED, params)
-    assert "ix_provider_transactions_reference" in write_plan
+        driver = conn.connection.driver_connection
+        notices: list[str] = []
+        driver.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+        conn.exec_driver_sql("LOAD 'auto_explain'")
+        for setting in (
+            "plan_cache_mode = force_generic_plan",
+            "enable_seqscan = off",
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.log_nested_statements = on",
+            "auto_explain.log_level = notice",
+            "client_min_messages = notice",
+        ):
+            conn.exec_driver_sql(f"SET LOCAL {setting}")
+        with driver.cursor() as cursor:
+            cursor.execute(wallet._TRANSFER, params)
+        conn.exec_driver_sql("SET LOCAL auto_explain.log_min_duration = -1")
+        reversed_plan = _generic_plan(conn, wallet._REVERSED, {**params, "provider": "igpx"})
+    tombstone = [n for n in notices if "r.kind = 'rollback'" in n]
+    assert tombstone, notices
+    assert "ix_provider_transactions_reference" in tombstone[0]
     assert "uq_provider_transactions_one_reversal" in reversed_plan

@@ -63,9 +63,11 @@ def signs_with_any(secrets: Sequence[str], message: bytes, claimed: bytes) -> bo
     return any(matches)
 
 
-def in_transaction(work: Callable[..., T], *args: Any) -> T:
-    """Run ``work(conn, *args)`` in one database transaction and commit it."""
-    with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
+def in_transaction(work: Callable[..., T], *args: Any, single_statement: bool = False) -> T:
+    """Run ``work(conn, *args)`` in one database transaction and commit it
+    (see :class:`UnitOfWork` for ``single_statement``)."""
+    engine = current_app.extensions["wallet.engine"]
+    with UnitOfWork(engine, single_statement=single_statement) as uow:
         result = work(uow.conn, *args)
         uow.commit()
     return result
@@ -80,7 +82,8 @@ def execute(money_request: wallet.Request) -> wallet.Outcome:
         amount=str(money_request.amount),
         currency=money_request.currency,
     )
-    outcome = in_transaction(wallet.execute, money_request)
+    single = wallet.one_statement(money_request)
+    outcome = in_transaction(wallet.execute, money_request, single_statement=single)
     bind(
         outcome=outcome.reason or outcome.status,
         replayed=outcome.replayed,
