@@ -9,8 +9,8 @@ Three figures, each the median of three runs:
 - **writer**: ``AuditWriter._write`` (build the rows + store them in one transaction) on
   ``--rows`` IGPX-like entries in batches of 1, 10 and 200; process CPU per row.
 - **request side**: the app's audit ``after_request`` hook (build the entry, queue it)
-  in a Flask request context, the calling thread's own CPU per call (the writer thread
-  is not counted; it is in the next figure).
+  called back to back in a Flask request context: the calling thread's own CPU per
+  call (the writer thread's is not counted; it is in the next figure).
 - **end to end**: the same submits paced at 500 per second (a busy worker), then
   ``flush``: CPU of the whole process per callback, writer thread included.
 """
@@ -96,13 +96,12 @@ def hook(app: Flask, calls: int, pace_s: float) -> tuple[float, float]:
         g.request_id, g.started = "0" * 32, time.perf_counter()
         structlog.contextvars.bind_contextvars(outcome="applied", wallet_tx_id=1)
         writer.flush(10)
-        own, whole = 0.0, time.process_time()
+        own, whole = time.thread_time(), time.process_time()
         for _ in range(calls):
-            started = time.thread_time()
             audit_hook(response)
-            own += time.thread_time() - started
             if pace_s:
                 time.sleep(pace_s)
+        own = time.thread_time() - own
         writer.flush(30)
         whole = time.process_time() - whole
         structlog.contextvars.clear_contextvars()
