@@ -18,12 +18,13 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from app import callbacks
+from app.db import driver_cursor
 
 log = structlog.get_logger(__name__)
-_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
+_NO_FLUSH_WAIT = "SET LOCAL synchronous_commit TO OFF"
 
 
 def register(app: Flask, providers: set[str]) -> None:
@@ -54,7 +55,7 @@ class AuditWriter:
 
     Writing each callback's row in its own transaction on the request path cost as much
     CPU and time as the money movement itself. Here the request only queues the row;
-    the thread takes everything queued, writes it with one INSERT and commits without
+    the thread takes everything queued, writes it with one COPY and commits without
     waiting for the WAL flush. Rows appear within milliseconds; a crash can lose the
     last few, never a money movement. A full queue drops rows with a warning rather
     than slow down answers.
@@ -109,7 +110,8 @@ class AuditWriter:
 
     def _write(self, batch: list[callbacks.Entry]) -> None:
         with self._engine.begin() as conn:
-            conn.execute(_NO_FLUSH_WAIT)
+            with driver_cursor(conn, _NO_FLUSH_WAIT) as cursor:
+                cursor.execute(_NO_FLUSH_WAIT)
             callbacks.record_many(conn, batch)
 
 
