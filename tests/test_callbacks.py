@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from app import callbacks
+from app import audit, callbacks
 from app.callbacks import callbacks as table
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
 from tests.factories import PlayerFactory, balance, flush_audit, in_transaction
@@ -119,6 +120,34 @@ def _parse_always(raw: bytes) -> tuple[bytes, str | None]:
 )
 def test_the_body_is_masked_exactly_as_when_every_body_was_parsed(raw):
     assert callbacks.safe_body(raw) == _parse_always(raw)
+
+
+def test_the_writer_stores_in_batches_and_drops_past_its_bound(client, engine, caplog):
+    writer = audit.AuditWriter(engine, max_queue=5, max_batch=2, interval_s=3600)
+    entry = callbacks.Entry(
+        received_at=datetime.now(UTC),
+        request_id="r",
+        provider="igpx",
+        method="POST",
+        route="/igpx/transaction",
+        remote_addr=None,
+        headers={"Hype-Hash": "secret", "Accept": "*/*"},
+        body=b"{}",
+        body_note=None,
+        status=200,
+        answer="{}",
+        outcome="ok",
+        latency_ms=1.005,
+    )
+    with caplog.at_level(logging.WARNING):
+        for _ in range(7):  # an hour between wake-ups: the queue fills
+            writer.submit(entry)
+    assert "audit trail queue full" in caplog.text
+    writer.flush(10)  # wakes the thread at once
+    rows = stored()
+    assert len(rows) == 5
+    assert rows[0]["headers"] == {"Hype-Hash": callbacks.REDACTED, "Accept": "*/*"}
+    assert str(rows[0]["latency_ms"]) == "1.00"  # 1.005 is 1.00499… as a float
 
 
 def test_health_and_metrics_are_not_callbacks(client):
