@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.test import EnvironBuilder
 
 from app import audit, callbacks
 from app.callbacks import callbacks as table
@@ -120,6 +122,21 @@ def _parse_always(raw: bytes) -> tuple[bytes, str | None]:
 )
 def test_the_body_is_masked_exactly_as_when_every_body_was_parsed(raw):
     assert callbacks.safe_body(raw) == _parse_always(raw)
+
+
+def test_headers_are_copied_under_werkzeugs_names():
+    environ = EnvironBuilder(
+        path="/igpx/transaction",
+        method="POST",
+        data=b"{}",
+        headers={"X-Security-Hash": "ab", "X-Empty": "", "upside-access-sign": "s", "B3-JWT": "j"},
+        content_type="application/json",
+    ).get_environ()
+    environ["HTTP_CONTENT_TYPE"] = "ignored by werkzeug"
+    assert audit._headers(environ) == dict(EnvironHeaders(environ).items())
+    del environ["CONTENT_TYPE"]
+    environ["CONTENT_LENGTH"] = ""
+    assert audit._headers(environ) == dict(EnvironHeaders(environ).items())
 
 
 def test_the_writer_stores_in_batches_and_drops_past_its_bound(client, engine, caplog):
