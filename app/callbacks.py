@@ -5,11 +5,16 @@ Every callback is stored after its answer is computed, in its own short transact
 that carry credentials (signatures, passphrases, JWTs, Authorization) are kept by
 name only, as ``[redacted]``; body fields with credential-like names are masked the
 same way. Flask-free: the web hook (:mod:`app.audit`) passes plain values.
+
+This runs for every callback, in the same process (and under the same GIL) as the
+requests, so it is kept cheap: rows are written with ``COPY``, each header name is judged
+once (cached), and a body is parsed only when its bytes could name a credential.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -32,12 +37,12 @@ from sqlalchemy import (
     Text,
     delete,
     func,
-    insert,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.db import driver_cursor
 from app.logs import SECRET_WORDS
 from app.models import Base
 
@@ -111,50 +116,110 @@ def record(conn: Connection, entry: Entry) -> None:
     record_many(conn, [entry])
 
 
+COLUMNS = (
+    "received_at",
+    "request_id",
+    "provider",
+    "method",
+    "route",
+    "remote_addr",
+    "headers",
+    "body",
+    "body_note",
+    "status",
+    "answer",
+    "outcome",
+    "latency_ms",
+)
+_COPY = f"COPY callbacks ({', '.join(COLUMNS)}) FROM STDIN"
+
+
 def record_many(conn: Connection, entries: list[Entry]) -> None:
-    """Every entry in one multi-row INSERT."""
-    conn.execute(insert(callbacks), [_row(entry) for entry in entries])
+    """Every entry with one ``COPY``, in the caller's transaction.
+
+    ``COPY`` on the psycopg connection under ``conn`` (the transaction SQLAlchemy
+    commits): a multi-row ``INSERT`` through SQLAlchemy built a new statement for each
+    batch size (never prepared) and processed every parameter in Python; ``COPY``
+    streams the rows in one statement and formats them in psycopg's C code.
+    """
+    with driver_cursor(conn, _COPY) as cursor, cursor.copy(_COPY) as copy:
+        for entry in entries:
+            copy.write_row(_row(entry))
 
 
-def _row(entry: Entry) -> dict[str, Any]:
+def _row(entry: Entry) -> tuple[Any, ...]:
+    """The values in :data:`COLUMNS` order; headers as JSON text (jsonb input)."""
     body, note = safe_body(entry.body)
-    return {
-        "received_at": entry.received_at,
-        "request_id": entry.request_id[:128],
-        "provider": entry.provider[:32],
-        "method": entry.method[:16],
-        "route": entry.route,
-        "remote_addr": (entry.remote_addr or "")[:64] or None,
-        "headers": safe_headers(entry.headers),
-        "body": body,
-        "body_note": entry.body_note or note,
-        "status": entry.status,
-        "answer": entry.answer.replace("\x00", "\ufffd"),
-        "outcome": entry.outcome[:64],
-        "latency_ms": round(Decimal(entry.latency_ms), 2),
-    }
+    return (
+        entry.received_at,
+        entry.request_id[:128],
+        entry.provider[:32],
+        entry.method[:16],
+        entry.route,
+        (entry.remote_addr or "")[:64] or None,
+        json.dumps(safe_headers(entry.headers)),
+        body,
+        entry.body_note or note,
+        entry.status,
+        entry.answer.replace("\x00", "\ufffd"),
+        entry.outcome[:64],
+        round(Decimal(entry.latency_ms), 2),
+    )
 
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Every header by name; credential values replaced by ``[redacted]``."""
-    kept: dict[str, str] = {}
-    for name, value in headers.items():
-        secret = name.lower() in CREDENTIAL_HEADERS or _SECRET_NAME.search(name)
-        kept[name] = REDACTED if secret else _text(value)[:1024]
-    return kept
+    return {
+        name: REDACTED if _secret_header(name) else _text(value)[:1024]
+        for name, value in headers.items()
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_header(name: str) -> bool:
+    """Cached: a worker sees the same few header names on every request (and a name is
+    at most gunicorn's 8 KB header line, so the cache stays small whatever is sent)."""
+    return name.lower() in CREDENTIAL_HEADERS or _secret_name(name)
+
+
+def _secret_name(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
 
 
 def safe_body(raw: bytes) -> tuple[bytes, str | None]:
     """The raw body, unless a JSON object in it names a credential (``session_token``, …):
-    then that object re-serialized with those values masked, and a note saying so."""
+    then that object re-serialized with those values masked, and a note saying so.
+
+    Most bodies name no credential, and :func:`_may_name_a_secret` says so from the
+    bytes alone; only the others are parsed to find out.
+    """
+    if not _may_name_a_secret(raw):
+        return raw, None
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         return raw, None
-    if not isinstance(data, dict) or not any(_SECRET_NAME.search(str(k)) for k in data):
+    if not isinstance(data, dict) or not any(_secret_name(str(k)) for k in data):
         return raw, None
-    masked = {k: REDACTED if _SECRET_NAME.search(str(k)) else v for k, v in data.items()}
+    masked = {k: REDACTED if _secret_name(str(k)) else v for k, v in data.items()}
     return json.dumps(masked, ensure_ascii=False).encode(), "credential fields masked"
+
+
+_SECRET_BYTES = tuple(word.encode() for word in SECRET_WORDS)
+
+
+def _may_name_a_secret(raw: bytes) -> bool:
+    """False only when no key ``json.loads`` could find in ``raw`` matches a secret word.
+
+    In plain ASCII a key is spelled in the bytes as it is decoded, so a case-insensitive
+    search for the words is enough. Anything else is left to the parser: a backslash
+    (``\\u0074oken`` is ``token``), a NUL byte (``json.loads`` reads UTF-16 and UTF-32)
+    and any non-ASCII byte (the pattern's case folding matches ``ſ`` to ``s``).
+    """
+    if not raw.isascii() or b"\\" in raw or b"\x00" in raw:
+        return True
+    lowered = raw.lower()
+    return any(word in lowered for word in _SECRET_BYTES)
 
 
 def _text(value: str) -> str:

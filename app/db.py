@@ -6,6 +6,8 @@ place that decides is :class:`UnitOfWork`, which rolls back unless told to commi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -127,6 +129,20 @@ def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
         with driver.cursor(row_factory=namedtuple_row) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
+    except psycopg.Error as exc:
+        raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
+
+
+@contextmanager
+def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
+    """A cursor on the psycopg connection under ``conn``, in its transaction, for what
+    SQLAlchemy cannot do (``COPY``) or does at too high a CPU cost; ``sql`` names the
+    work in errors, which are SQLAlchemy's as in :func:`fetch_one`."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor:
+            yield cursor
     except psycopg.Error as exc:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
 

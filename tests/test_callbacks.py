@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.test import EnvironBuilder
 
-from app import callbacks
+from app import audit, callbacks
 from app.callbacks import callbacks as table
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
 from tests.factories import PlayerFactory, balance, flush_audit, in_transaction
@@ -74,6 +79,92 @@ def test_a_hypetech_session_token_in_the_body_is_masked(client):
     assert body["session_token"] == callbacks.REDACTED
     assert body["provider_tx_id"] == "b1"
     assert row["body_note"] == "credential fields masked"
+
+
+def test_a_secret_word_in_a_value_leaves_the_body_as_received(client):
+    body = json.dumps({"transaction_id": "my-token-secret-hash", "note": "Authorization"}).encode()
+    client.post("/igpx/transaction", data=body, headers={"X-Security-Hash": "00" * 32})
+    [row] = stored()
+    assert bytes(row["body"]) == body
+    assert row["body_note"] is None
+
+
+def _parse_always(raw: bytes) -> tuple[bytes, str | None]:
+    """``safe_body`` as it was before the bytes pre-check: every body parsed."""
+    pattern = re.compile("|".join(callbacks.SECRET_WORDS), re.IGNORECASE)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw, None
+    if not isinstance(data, dict) or not any(pattern.search(str(k)) for k in data):
+        return raw, None
+    masked = {k: callbacks.REDACTED if pattern.search(str(k)) else v for k, v in data.items()}
+    return json.dumps(masked, ensure_ascii=False).encode(), "credential fields masked"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"session_token": "abc", "amount": "5"}',
+        b'{"Session_TOKEN": "abc"}',
+        b'{"amount": "5", "user_id": "token-holder"}',
+        b'{"\\u0074oken": "spelled with an escape"}',
+        '{"to\u212aen": "Kelvin sign, matched by case folding"}'.encode(),
+        '{"\u017fecret": "long s"}'.encode(),
+        '{"token": "UTF-16"}'.encode("utf-16-le"),
+        '{"password": "UTF-8 with BOM"}'.encode("utf-8-sig"),
+        b'["token", "a list is stored as it is"]',
+        b'{"nested": {"token": "only top-level fields are masked"}}',
+        b"not json, but says secret",
+        b"\xff\xfe",
+        b"",
+    ],
+)
+def test_the_body_is_masked_exactly_as_when_every_body_was_parsed(raw):
+    assert callbacks.safe_body(raw) == _parse_always(raw)
+
+
+def test_headers_are_copied_under_werkzeugs_names():
+    environ = EnvironBuilder(
+        path="/igpx/transaction",
+        method="POST",
+        data=b"{}",
+        headers={"X-Security-Hash": "ab", "X-Empty": "", "upside-access-sign": "s", "B3-JWT": "j"},
+        content_type="application/json",
+    ).get_environ()
+    environ["HTTP_CONTENT_TYPE"] = "ignored by werkzeug"
+    assert audit._headers(environ) == dict(EnvironHeaders(environ).items())
+    del environ["CONTENT_TYPE"]
+    environ["CONTENT_LENGTH"] = ""
+    assert audit._headers(environ) == dict(EnvironHeaders(environ).items())
+
+
+def test_the_writer_stores_in_batches_and_drops_past_its_bound(client, engine, caplog):
+    writer = audit.AuditWriter(engine, max_queue=5, max_batch=2, interval_s=3600)
+    entry = callbacks.Entry(
+        received_at=datetime.now(UTC),
+        request_id="r",
+        provider="igpx",
+        method="POST",
+        route="/igpx/transaction",
+        remote_addr=None,
+        headers={"Hype-Hash": "secret", "Accept": "*/*"},
+        body=b"{}",
+        body_note=None,
+        status=200,
+        answer="{}",
+        outcome="ok",
+        latency_ms=1.005,
+    )
+    with caplog.at_level(logging.WARNING):
+        for _ in range(7):  # an hour between wake-ups: the queue fills
+            writer.submit(entry)
+    assert "audit trail queue full" in caplog.text
+    writer.flush(10)  # wakes the thread at once
+    rows = stored()
+    assert len(rows) == 5
+    assert rows[0]["headers"] == {"Hype-Hash": callbacks.REDACTED, "Accept": "*/*"}
+    assert str(rows[0]["latency_ms"]) == "1.00"  # 1.005 is 1.00499… as a float
 
 
 def test_health_and_metrics_are_not_callbacks(client):

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from app import create_app, logs
+from app import audit, create_app, logs
+from app.callbacks import callbacks as audit_table
 from tests import hypetech_helpers as hype
 from tests import igpx_helpers as igpx
 from tests import upside_helpers as up
 from tests.conftest import HYPETECH_SECRET, IGPX_SECRET, UPSIDE_JWT_SECRET
-from tests.factories import PlayerFactory, close_app
+from tests.factories import PlayerFactory, close_app, flush_audit, in_transaction
 from tests.hostile_helpers import books
 
 APP = Path(__file__).resolve().parent.parent / "app"
@@ -98,6 +100,23 @@ def test_no_credential_appears_in_any_log_line_or_answer(client, runner, capture
     assert leaked == []
     audit = "\n".join(answers[-2:])
     assert [s for s in secrets if s in audit] == []
+
+
+def test_every_stored_outcome_is_the_error_code_answered(client, runner):
+    """The audit hook reads an answer only when the adapter may not have bound its code
+    (``app.audit.outcome``): on every route, the stored outcome is the code answered."""
+    _scenario(client, runner)
+    PlayerFactory(id="poor", currencies=("USD", "BRL"), balance=Decimal(1))
+    assert igpx.post(client, "transaction", igpx.bet("d1", "poor", "5.00"))["error"]
+    assert hype.send(client, "register", hype.bet("d2", "poor", "5", currency="BRL")).status_code
+    flush_audit()
+    query = select(audit_table.c.provider, audit_table.c.answer, audit_table.c.outcome)
+    rows = in_transaction(lambda conn: conn.execute(query).all())
+    coded = [(p, audit._error_code(answer), outcome) for p, answer, outcome in rows]
+    coded = [row for row in coded if row[1]]
+    assert [(p, code, outcome) for p, code, outcome in coded if code != outcome] == []
+    assert {p for p, _, _ in coded} == {"igpx", "hypetech", "upside"}
+    assert len(coded) >= 6
 
 
 def test_every_signature_check_goes_through_compare_digest(client, monkeypatch):
