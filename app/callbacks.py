@@ -39,7 +39,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import driver_cursor
@@ -67,8 +67,7 @@ _SECRET_NAME = re.compile("|".join(SECRET_WORDS), re.IGNORECASE)
 class Callback(Base):
     __tablename__ = "callbacks"
     __table_args__ = (
-        Index("ix_callbacks_received_at", "received_at"),
-        Index("ix_callbacks_provider_received_at", "provider", "received_at"),
+        Index("ix_callbacks_received_at_brin", "received_at", postgresql_using="brin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -80,7 +79,7 @@ class Callback(Base):
     method: Mapped[str] = mapped_column(String(16))
     route: Mapped[str] = mapped_column(Text)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
-    headers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     body_note: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(SmallInteger)
@@ -148,7 +147,7 @@ def record_many(conn: Connection, entries: list[Entry]) -> None:
 
 
 def _row(entry: Entry) -> tuple[Any, ...]:
-    """The values in :data:`COLUMNS` order; headers as JSON text (jsonb input)."""
+    """The values in :data:`COLUMNS` order; headers as JSON text."""
     body, note = safe_body(entry.body)
     return (
         entry.received_at,

@@ -4,6 +4,8 @@ emptied before each test; the ledger is verified after each test."""
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +17,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 
-from app import audit, create_app, embedded, ledger, migrate
+from app import audit, create_app, embedded, ledger, logs, migrate
 from app.cli import cli
 from app.db import UnitOfWork
 from tests import factories
@@ -117,3 +119,13 @@ def live_server(database_url: str, settings: dict[str, Any]) -> Iterator[str]:
     env = {key: str(value) for key, value in settings.items()}
     with run_gunicorn(env) as base_url:
         yield base_url
+
+
+@pytest.fixture
+def captured_logs() -> Any:
+    """Every log line the app writes, rendered exactly as on stderr, at DEBUG."""
+    level = logging.getLevelName(logging.getLogger().level)
+    stream = io.StringIO()
+    logs.configure("DEBUG", stream)
+    yield stream
+    logs.configure(level)

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import ast
 import hmac
-import io
 import json
-import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from app import audit, create_app, logs
+from app import audit, create_app
 from app.callbacks import callbacks as audit_table
 from tests import hypetech_helpers as hype
 from tests import igpx_helpers as igpx
@@ -26,16 +23,6 @@ from tests.hostile_helpers import books
 
 APP = Path(__file__).resolve().parent.parent / "app"
 BEARER = "Bearer never-log-this-bearer-token"
-
-
-@pytest.fixture
-def captured_logs() -> Any:
-    """Every log line the app writes, rendered exactly as on stderr, at DEBUG."""
-    level = logging.getLevelName(logging.getLogger().level)
-    stream = io.StringIO()
-    logs.configure("DEBUG", stream)
-    yield stream
-    logs.configure(level)
 
 
 def _scenario(client: Any, runner: Any) -> tuple[list[str], list[str]]:
