@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from app import budget, logs, metrics
 from app.config import load_config
 from app.db import make_engine, resolve_database_url
+from app.json_answers import OrjsonProvider
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 log = structlog.get_logger("app.request")
@@ -25,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = load_config() if test_config is None else {**load_config({}), **test_config}
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"])
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(settings, MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"])
     logs.configure(settings["LOG_LEVEL"])
     app.extensions["wallet.engine"] = make_engine(
@@ -34,7 +36,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         statement_timeout_ms=settings["DB_STATEMENT_TIMEOUT_MS"],
         pool_timeout_s=settings["REQUEST_BUDGET_MS"] / 1000,
     )
-    metrics.watch_pool(app.extensions["wallet.engine"])
     _register_blueprints(app)
     _register_request_log(app)
     _register_error_handlers(app)
@@ -80,6 +81,7 @@ def _register_request_log(app: Flask) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         metrics.observe_callback(structlog.contextvars.get_contextvars(), seconds)
+        metrics.sample_pool(app.extensions["wallet.engine"])
         log.info("request", status=response.status_code, latency_ms=round(seconds * 1000, 2))
         return response
 
