@@ -28,6 +28,12 @@ class Bench:
     setup: dict[str, Any] = field(default_factory=dict)
     rss: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    pairs: list[tuple[Result, Result]] = field(default_factory=list)
+
+    def pair_ratio(self) -> float:
+        """Median of bets/s ÷ pgbench tps over the back-to-back pairs (nan without)."""
+        ratios = sorted(bets.rps / base.rps for bets, base in self.pairs)
+        return ratios[len(ratios) // 2] if ratios else math.nan
 
     def add(self, scenario: str, result: Result) -> None:
         self.results.setdefault(scenario, {})[result.connections] = result
@@ -59,7 +65,11 @@ def _check(value: float, limit: float, at_least: bool) -> bool | None:
 def targets(bench: Bench) -> list[tuple[str, str, str]]:
     """(target, measured, PASS/FAIL) for each target of issue 6."""
     rows: list[tuple[str, str, str]] = []
-    ratio = _rps(bench, "bets", 16) / _rps(bench, "pgbench", 16)
+    ratio = bench.pair_ratio()
+    if math.isnan(ratio):
+        ratio = _rps(bench, "bets", 16) / _rps(bench, "pgbench", 16)
+    else:
+        rows.append(_pair_p99(bench))
     rows.append(("bets/s at 16 conns ≥ 30% of pgbench tps", f"{ratio:.1%}", ""))
     rows[-1] = (*rows[-1][:2], _verdict(_check(ratio, 0.30, True)))
     rows.append(("stretch: ≥ 40% of pgbench", f"{ratio:.1%}", _verdict(_check(ratio, 0.40, True))))
@@ -102,6 +112,27 @@ def targets(bench: Bench) -> list[tuple[str, str, str]]:
     verified = bench.extra.get("ledger_ok")
     rows.append(("`wallet ledger verify` after the run", str(verified), _verdict(verified)))
     return rows
+
+
+def _pair_p99(bench: Bench) -> tuple[str, str, str]:
+    p99s = sorted(bets.p99 for bets, _ in bench.pairs)
+    median = p99s[len(p99s) // 2]
+    target = "acceptance: p99 ≤ 25 ms at 16 conns (bets)"
+    return (target, f"{median:.1f} ms", _verdict(median <= 25))
+
+
+def pairs_table(bench: Bench) -> list[str]:
+    lines = [
+        "| pair | bets/s | bets p99 ms | pgbench tps | ratio | CPU app / pg during bets |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for n, (bets, base) in enumerate(bench.pairs, 1):
+        cpu = _cpu(bets).rsplit(" / ", 2)[0] if bets.cpu else ""
+        lines.append(
+            f"| {n} | {bets.rps:,.0f} | {bets.p99:.1f} | {base.rps:,.0f} | "
+            f"{bets.rps / base.rps:.1%} | {cpu} |"
+        )
+    return lines
 
 
 def _rss_target(bench: Bench) -> tuple[str, str, str]:
@@ -172,6 +203,14 @@ def markdown(bench: Bench) -> str:
         "| target | measured | verdict |",
         "|---|---|---|",
         *[f"| {t} | {m} | {v} |" for t, m, v in targets(bench)],
+        "",
+        "## The acceptance run, back to back",
+        "",
+        "IGPX bets over 1,000 players at 16 connections, then at once pgbench's minimal bet",
+        "over the same players, repeated; the ratio target is judged on the median pair",
+        "(the machine's speed drifts between minutes, so only back-to-back runs compare).",
+        "",
+        *pairs_table(bench),
         "",
         "## Every run",
         "",

@@ -39,10 +39,10 @@ def fresh_database(admin: str, name: str = BENCH_DB) -> str:
 
 def postmaster_pid(url: str) -> int:
     """The server's postmaster: the parent of our own backend."""
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url) as conn:  # read while the backend lives
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert backend is not None
-    found = procstat.parent(int(backend[0]))
+        assert backend is not None
+        found = procstat.parent(int(backend[0]))
     if found is None:
         raise RuntimeError("PostgreSQL is not on this machine: cannot measure its CPU")
     return found
@@ -93,7 +93,6 @@ class Gunicorn:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "IGPX_SECURITY_HASH": secret,
-            "LOG_LEVEL": "WARNING",
             **extra_env,
         }
         self._log = log_path.open("wb")
