@@ -128,17 +128,7 @@ def one_statement(request: Request) -> bool:
 def _transfer(conn: Connection, request: Request) -> Outcome:
     """A bet, win, deposit or withdrawal: steps 1 to 4 in the database function
     ``wallet_transfer`` (migration 0004), one round trip."""
-    params = {
-        "provider": request.provider,
-        "external_id": request.external_id,
-        "kind": str(request.kind),
-        "player_id": request.player_id,
-        "currency": request.currency,
-        "amount": request.amount,
-        "reference_id": request.reference_id,
-        "counterparty": request.counterparty_account,
-        "details": _details(request),
-    }
+    params = {**_columns(request), "counterparty": request.counterparty_account}
     row = fetch_one(conn, _TRANSFER, params)
     if row is None:
         ledger.raise_missing(conn, request.player_id, request.currency)
@@ -289,19 +279,12 @@ def _record_and_post(
     ``None`` means nothing was written: a concurrent duplicate committed first.
     """
     params = {
-        "provider": request.provider,
-        "external_id": request.external_id,
-        "kind": str(request.kind),
-        "player_id": request.player_id,
-        "currency": request.currency,
-        "amount": request.amount,
-        "reference_id": request.reference_id,
+        **_columns(request),
         "status": str(plan.status),
         "reason": str(plan.reason) if plan.reason else None,
         "account_id": account.id,
         "balance_before": account.balance,
         "balance_after": account.balance + plan.player_delta,
-        "details": _details(request),
         "leg_accounts": [leg.account_id for leg in plan.legs],
         "leg_currencies": [leg.currency for leg in plan.legs],
         "leg_amounts": [leg.amount for leg in plan.legs],
@@ -340,8 +323,18 @@ SELECT id FROM record
 """
 
 
-def _details(request: Request) -> str | None:
-    return json.dumps(request.details, default=str) if request.details else None
+def _columns(request: Request) -> dict[str, Any]:
+    """The request's own values, as the statements that record it take them."""
+    return {
+        "provider": request.provider,
+        "external_id": request.external_id,
+        "kind": str(request.kind),
+        "player_id": request.player_id,
+        "currency": request.currency,
+        "amount": request.amount,
+        "reference_id": request.reference_id,
+        "details": json.dumps(request.details, default=str) if request.details else None,
+    }
 
 
 def _replay(row: Any, request: Request) -> Outcome:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
 
 from app import budget, create_app
@@ -55,6 +56,43 @@ def test_a_transaction_late_in_the_budget_gets_what_is_left(engine: Engine):
         budget.clear()
     assert statement == lock
     assert 0 < int(statement.removesuffix("ms")) <= 300
+
+
+def test_a_single_statement_late_in_the_budget_runs_in_a_transaction(engine: Engine):
+    """Autocommit cannot take SET LOCAL timeouts: with little time left, the one-statement
+    path runs in a transaction so the shorter timeouts still apply."""
+    budget.start(300, 750, 500)
+    try:
+        with UnitOfWork(engine, single_statement=True) as uow:
+            statement = uow.conn.execute(text("SHOW statement_timeout")).scalar_one()
+            in_transaction = uow.conn.connection.driver_connection.info.transaction_status
+    finally:
+        budget.clear()
+    assert 0 < int(statement.removesuffix("ms")) <= 300
+    assert in_transaction == TransactionStatus.INTRANS
+
+
+def test_the_pool_gets_its_connections_back_out_of_autocommit(engine: Engine):
+    """A one-statement unit of work switches its connection to autocommit and back, so
+    the next unit of work that gets it from the pool is a transaction again."""
+    with UnitOfWork(engine, single_statement=True) as uow:
+        driver = uow.conn.connection.driver_connection
+        assert driver.autocommit
+        uow.conn.execute(text("SELECT 1"))
+        assert driver.info.transaction_status == TransactionStatus.IDLE  # committed at once
+    assert not driver.autocommit
+    with pytest.raises(RuntimeError), UnitOfWork(engine, single_statement=True) as uow:
+        raise RuntimeError("the work failed")
+    assert [driver for driver in _pooled(engine) if driver.autocommit] == []
+
+
+def _pooled(engine: Engine) -> list[Any]:
+    """The psycopg connections the pool holds now (all checked out, then returned)."""
+    held = [engine.raw_connection() for _ in range(engine.pool.checkedin())]  # type: ignore[attr-defined]
+    drivers = [connection.driver_connection for connection in held]
+    for connection in held:
+        connection.close()
+    return drivers
 
 
 @pytest.fixture(scope="module")
