@@ -73,14 +73,13 @@ def _register_request_log(app: Flask) -> None:
             config["DB_STATEMENT_TIMEOUT_MS"],
             config["DB_LOCK_TIMEOUT_MS"],
         )
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=g.request_id, path=request.path)
+        logs.new_context(request_id=g.request_id, path=request.path)
 
     @app.after_request
     def _finish(response: Any) -> Any:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.observe_callback(structlog.contextvars.get_contextvars(), seconds)
+        metrics.observe_callback(logs.bound(), seconds)
         metrics.sample_pool(app.extensions["wallet.engine"])
         log.info("request", status=response.status_code, latency_ms=round(seconds * 1000, 2))
         return response

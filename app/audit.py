@@ -22,7 +22,7 @@ import structlog
 from flask import Flask, Request, Response, g, request
 from sqlalchemy import Engine
 
-from app import callbacks
+from app import callbacks, logs
 from app.db import driver_cursor
 
 log = structlog.get_logger(__name__)
@@ -182,7 +182,7 @@ def _entry(response: Response, body_limit: int) -> callbacks.Entry:
         body_note=note,
         status=status,
         answer=answer,
-        outcome=outcome(status, answer, structlog.contextvars.get_contextvars()),
+        outcome=outcome(status, answer, logs.bound()),
         latency_ms=seconds * 1000,
     )
 
@@ -227,16 +227,17 @@ def outcome(status: int, answer: str, bound: Mapping[str, Any] | None = None) ->
     """What the request came to: the error code the provider was answered, else the
     outcome the adapter noted (``applied``, ``ok``, …), else the HTTP status.
 
-    ``bound`` is the request's structlog context. Rather than parse every answer, it is
-    parsed only when it may carry a code nobody bound: an adapter answering an error with
-    a 2xx status binds that code as ``error_code`` (IGPX, whose answers are all 200), and
+    ``bound`` is the request's log fields (:func:`app.logs.bound`). Rather than parse
+    every answer, it is parsed only when it may carry a code nobody bound: an adapter
+    answering an error with a 2xx status binds that code as ``error_code`` (IGPX, whose
+    answers are all 200), and
     a 2xx answer without one carries no error code (IGPX ``"error": null``, Hypetech and
     Upside successes). Answers of status 400 and up (Hypetech problems, Upside failures)
     are read as before. ``tests/test_security.py`` checks on every provider that the
     stored outcome is the code answered.
     """
     if bound is None:
-        bound = structlog.contextvars.get_contextvars()
+        bound = logs.bound()
     code = bound.get("error_code")
     if not code and status >= 400:
         code = _error_code(answer)

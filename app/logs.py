@@ -8,7 +8,8 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import orjson
@@ -39,6 +40,42 @@ def _looks_secret(key: str) -> bool:
     return any(word in lowered for word in SECRET_WORDS)
 
 
+# The fields every log line of the current request carries (request id, provider,
+# player, outcome, …), in one context variable holding one dict. structlog's own
+# contextvars keep a variable per field and gather them by copying the whole context,
+# ~13 µs each time; a request read them three times (metrics, audit, the log line).
+_bound: ContextVar[dict[str, Any] | None] = ContextVar("wallet_log_fields", default=None)
+
+
+def new_context(**fields: Any) -> None:
+    """Start the current request's fields afresh."""
+    _bound.set(dict(fields))
+
+
+def bind(**fields: Any) -> None:
+    """Add fields to every later log line of the current request (or thread)."""
+    current = _bound.get()
+    if current is None:
+        _bound.set(dict(fields))
+    else:
+        current.update(fields)
+
+
+def bound() -> Mapping[str, Any]:
+    """The current request's fields (read-only: :func:`bind` changes them)."""
+    return _bound.get() or {}
+
+
+def merge_bound(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Processor: the request's fields first, the event's own values over them."""
+    current = _bound.get()
+    if not current:
+        return event
+    merged = dict(current)
+    merged.update(event)
+    return merged
+
+
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
     """JSON lines at ``level`` and above on ``stream`` (stderr), for structlog loggers and
     for the standard library's (gunicorn, SQLAlchemy, …) alike.
@@ -50,7 +87,7 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
     _sink.level = logging.getLevelNamesMapping()[level.upper()]
     _sink.stream = stream or sys.stderr
     shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
+        merge_bound,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

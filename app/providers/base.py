@@ -7,10 +7,9 @@ import hmac
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import structlog
 from flask import current_app, request
 
-from app import wallet
+from app import logs, wallet
 from app.db import UnitOfWork
 from app.errors import InvalidRequest, InvalidSignature
 
@@ -93,4 +92,4 @@ def execute(money_request: wallet.Request) -> wallet.Outcome:
 
 
 def bind(**fields: Any) -> None:
-    structlog.contextvars.bind_contextvars(**fields)
+    logs.bind(**fields)
