@@ -70,8 +70,11 @@ def measure(app: Any, calls: Iterable[traffic.Call], flush: Callable[[], None]) 
     return f"{instructions / len(environs) / 1e6:6.2f} M instructions, {cpu}"
 
 
+_PERF = True
+
+
 def _perf_stat() -> subprocess.Popen[str] | None:
-    perf = shutil.which("perf")
+    perf = shutil.which("perf") if _PERF else None
     if perf is None:
         return None
     command = [perf, "stat", "-x", ",", "-e", "instructions:u", "-p", str(os.getpid())]
@@ -93,7 +96,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--url", default=os.environ.get("BENCH_URL"))
+    parser.add_argument(
+        "--no-perf",
+        action="store_true",
+        help="CPU time only (e.g. under py-spy, which hangs with perf)",
+    )
     args = parser.parse_args()
+    global _PERF
+    _PERF = not args.no_perf
     url = args.url or servers.admin_url().rsplit("/", 1)[0] + "/" + servers.BENCH_DB
     os.environ.update(DATABASE_URL=url, IGPX_SECURITY_HASH=SECRET)
     from app import audit, create_app
