@@ -123,25 +123,22 @@ def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     database spent on them. The statement joins the unit of work's transaction, and
     psycopg prepares it on the server after a few executions.
     """
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    try:
-        with driver.cursor(row_factory=namedtuple_row) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    except psycopg.Error as exc:
-        raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
+    with driver_cursor(conn, sql, row_factory=namedtuple_row) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 @contextmanager
-def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
+def driver_cursor(
+    conn: Connection, sql: str, row_factory: Any = None
+) -> Iterator[psycopg.Cursor[Any]]:
     """A cursor on the psycopg connection under ``conn``, in its transaction, for what
     SQLAlchemy cannot do (``COPY``) or does at too high a CPU cost; ``sql`` names the
-    work in errors, which are SQLAlchemy's as in :func:`fetch_one`."""
+    work in errors, which are SQLAlchemy's (a dead connection is invalidated)."""
     driver = conn.connection.driver_connection
     assert driver is not None
     try:
-        with driver.cursor() as cursor:
+        with driver.cursor(row_factory=row_factory or driver.row_factory) as cursor:
             yield cursor
     except psycopg.Error as exc:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc

@@ -63,10 +63,13 @@ FOR UPDATE OF a
 """
 
 
+def player_exists(conn: Connection, player_id: str) -> bool:
+    return conn.execute(select(players.c.id).where(players.c.id == player_id)).first() is not None
+
+
 def raise_missing(conn: Connection, player_id: str, currency: str) -> NoReturn:
     """Say which is missing: the player, or the player's account in ``currency``."""
-    exists = conn.execute(select(players.c.id).where(players.c.id == player_id)).first()
-    if exists is None:
+    if not player_exists(conn, player_id):
         raise UnknownPlayer(f"player {player_id!r} does not exist")
     raise CurrencyNotEnabled(f"player {player_id!r} has no {currency} wallet")
 

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, select
 from app import ledger
 from app.db import fetch_one
 from app.errors import TransactionConflict, UnknownPlayer
-from app.models import accounts, journal_transactions, players, provider_transactions
+from app.models import accounts, journal_transactions, provider_transactions
 
 log = structlog.get_logger(__name__)
 
@@ -182,7 +182,7 @@ def balances(conn: Connection, player_id: str, currency: str | None = None) -> d
     if currency is not None:
         query = query.where(accounts.c.currency == currency)
     found = {row.currency: row.balance for row in conn.execute(query.order_by(accounts.c.currency))}
-    if not found and not _player_exists(conn, player_id):
+    if not found and not ledger.player_exists(conn, player_id):
         raise UnknownPlayer(f"player {player_id!r} does not exist")
     return found
 
@@ -195,10 +195,6 @@ def currency_of(conn: Connection, provider: str, external_id: str) -> str | None
     )
     found = conn.execute(query).scalar()
     return None if found is None else str(found)
-
-
-def _player_exists(conn: Connection, player_id: str) -> bool:
-    return conn.execute(select(players.c.id).where(players.c.id == player_id)).first() is not None
 
 
 def _plan_rollback(conn: Connection, request: Request, account: ledger.PlayerAccount) -> _Plan:
