@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import budget, logs, metrics
 from app.config import load_config
-from app.db import make_engine, resolve_database_url
+from app.db import HeldConnections, make_engine, resolve_database_url
 from app.json_answers import OrjsonProvider
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         statement_timeout_ms=settings["DB_STATEMENT_TIMEOUT_MS"],
         pool_timeout_s=settings["REQUEST_BUDGET_MS"] / 1000,
     )
+    app.extensions["wallet.held"] = HeldConnections()
     _register_blueprints(app)
     _register_request_log(app)
     _register_error_handlers(app)

@@ -6,6 +6,8 @@ place that decides is :class:`UnitOfWork`, which rolls back unless told to commi
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -52,12 +54,90 @@ def make_engine(
     )
 
 
+class HeldConnections:
+    """One connection per thread, checked out once and kept, in autocommit, for the
+    one-statement units of work (every bet, win, deposit and withdrawal).
+
+    Checking a connection out of SQLAlchemy's pool and back in (``Connection`` objects,
+    the pool's queue and lock, the reset-on-return rollback, switching autocommit on and
+    off) cost 7% of a callback's Python instructions (``bench/cpu.py``). A gunicorn
+    thread serves one request at a time, so it can keep its connection between requests.
+    The pool still owns it (``DB_POOL_SIZE`` covers the threads); it goes back when its
+    thread ends, when :meth:`dispose` is called, or when the engine asked for is another;
+    one that broke (invalidated by :func:`driver_cursor`, or left in a transaction) is put
+    back and replaced on the next request. After a database restart each thread's kept
+    connection fails once, as a pooled one would.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
+
+    def get(self, engine: Engine) -> Connection:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None or not held.open or held.conn.engine is not engine:
+            if held is not None:
+                held.close()
+            held = self._local.held = _Held(engine.connect())
+            self._all.add(held)
+        return held.conn
+
+    def release(self, conn: Connection) -> None:
+        """After each unit of work: end SQLAlchemy's implicit transaction (a query made
+        through ``conn`` begins one; in autocommit it holds nothing on the server), or
+        give up a connection that cannot be reused."""
+        driver = None if conn.invalidated else conn.connection.driver_connection
+        if driver is None or driver.closed or driver.info.transaction_status != _IDLE:
+            self._local.held.close()
+            del self._local.held
+        elif conn.in_transaction():
+            conn.rollback()
+
+    def dispose(self) -> None:
+        """Give every kept connection back to the pool (no request may be running)."""
+        for held in list(self._all):
+            held.close()
+
+
+_IDLE = TransactionStatus.IDLE
+
+
+class _Held:
+    """A kept connection, handed back to the pool when its thread's storage drops it."""
+
+    def __init__(self, conn: Connection) -> None:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.autocommit = True
+        self.conn = conn
+        self._finalizer = weakref.finalize(self, _give_back, conn)
+        self._finalizer.atexit = False  # at exit the process's sockets close anyway
+
+    @property
+    def open(self) -> bool:
+        return self._finalizer.alive
+
+    def close(self) -> None:
+        self._finalizer()  # once: later calls do nothing
+
+
+def _give_back(conn: Connection) -> None:
+    driver = None if conn.invalidated else conn.connection.driver_connection
+    if driver is not None and not driver.closed:
+        try:
+            driver.autocommit = False  # the pool's next user expects a transaction
+        except psycopg.Error:
+            conn.invalidate()
+    conn.close()
+
+
 class UnitOfWork:
     """One database transaction: ``with UnitOfWork(engine) as uow: …; uow.commit()``.
 
     ``single_statement=True`` promises the work is one statement (which may read before it
     fails, but writes at most once): it then runs in autocommit, PostgreSQL's implicit
-    transaction around that statement, saving the ``BEGIN`` and ``COMMIT`` round trips.
+    transaction around that statement, saving the ``BEGIN`` and ``COMMIT`` round trips,
+    on the thread's kept connection when ``held`` is given (:class:`HeldConnections`).
     When the request's time budget needs ``SET LOCAL`` timeouts it runs in a transaction
     as usual.
 
@@ -67,14 +147,26 @@ class UnitOfWork:
     machinery for ~40 k more instructions per callback (``bench/cpu.py``).
     """
 
-    def __init__(self, engine: Engine, *, single_statement: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        single_statement: bool = False,
+        held: HeldConnections | None = None,
+    ) -> None:
         self._engine = engine
         self._single_statement = single_statement
+        self._held = held
         self._autocommit: psycopg.Connection[Any] | None = None
+        self._kept = False
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
         limits = budget.transaction_limits()  # inside a request: raises once time is up
+        if self._single_statement and limits is None and self._held is not None:
+            self.conn = self._held.get(self._engine)
+            self._kept = True
+            return self
         self.conn = self._engine.connect()
         if self._single_statement and limits is None:
             self._autocommit = self.conn.connection.driver_connection
@@ -89,7 +181,7 @@ class UnitOfWork:
         return self
 
     def commit(self) -> None:
-        if self._autocommit is None:  # in autocommit the statement committed itself
+        if self._autocommit is None and not self._kept:  # autocommit committed already
             self.conn.commit()
 
     def __exit__(
@@ -98,6 +190,10 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._kept:
+            assert self._held is not None
+            self._held.release(self.conn)
+            return
         try:
             if self._autocommit is not None:
                 self._leave_autocommit(self._autocommit)

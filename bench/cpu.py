@@ -1,6 +1,6 @@
 """Python CPU per callback, through the whole WSGI app but without gunicorn or wrk.
 
-python -m bench.cpu [--requests 3000] [--url postgresql://…/wallet_bench]
+python -m bench.cpu [--requests 3000] [--url postgresql://…/wallet_bench] [--callgrind]
 
 Throughput on a shared 2-core machine moves ±15% with whatever else runs, and so does
 CPU time (a busy sibling hyperthread slows every instruction). The number of
@@ -8,6 +8,12 @@ instructions this process executes per request (``perf stat``: every thread, the
 writer included, PostgreSQL excluded) does not, so it is the figure to compare between
 two versions of the hot path; CPU time is printed beside it. Needs the database
 ``make bench`` leaves behind (players ``p000001``…); it adds its own bets to it.
+
+Where ``perf`` cannot count instructions (a virtual machine without the counters:
+``perf stat -e instructions true`` says "not supported"), ``--callgrind`` runs the same
+under valgrind's callgrind (about 60× slower than native, so use ``--requests 1200`` or
+so), whose counters are zeroed before and dumped after each measured batch: the same
+figure, exact and repeatable.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -71,9 +79,14 @@ def measure(app: Any, calls: Iterable[traffic.Call], flush: Callable[[], None]) 
 
 
 _PERF = True
+# Set (to the dump directory) in the copy of this program that runs under callgrind.
+_CALLGRIND = os.environ.get("BENCH_CPU_CALLGRIND")
 
 
 def _perf_stat() -> subprocess.Popen[str] | None:
+    if _CALLGRIND:
+        _callgrind_control("--zero")
+        return None
     perf = shutil.which("perf") if _PERF else None
     if perf is None:
         return None
@@ -84,12 +97,40 @@ def _perf_stat() -> subprocess.Popen[str] | None:
 
 
 def _stop(perf: subprocess.Popen[str] | None) -> int | None:
+    if _CALLGRIND:
+        return _callgrind_total()
     if perf is None:
         return None
     perf.send_signal(signal.SIGINT)
     _, err = perf.communicate(timeout=10)
     found = re.search(r"^(\d+),", err, re.MULTILINE)
     return int(found.group(1)) if found else None
+
+
+def _callgrind_control(option: str) -> None:
+    subprocess.run(  # noqa: S603
+        ["callgrind_control", option, str(os.getpid())], check=True, capture_output=True
+    )
+
+
+def _callgrind_total() -> int:
+    """Instructions counted since the counters were zeroed: dump them, read the dump."""
+    assert _CALLGRIND
+    before = set(os.listdir(_CALLGRIND))
+    _callgrind_control("--dump")
+    (dump,) = set(os.listdir(_CALLGRIND)) - before
+    with open(os.path.join(_CALLGRIND, dump)) as file:  # noqa: PTH123
+        text = file.read()
+    return int(re.search(r"^summary: (\d+)", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
+
+
+def _under_callgrind() -> None:
+    """Run this program again under callgrind, counting nothing until asked to."""
+    dumps = tempfile.mkdtemp(prefix="bench-cpu-callgrind-")
+    command = ["valgrind", "--tool=callgrind", "--quiet"]
+    command += [f"--callgrind-out-file={dumps}/out", sys.executable, "-m", "bench.cpu"]
+    env = {**os.environ, "BENCH_CPU_CALLGRIND": dumps}
+    os.execvpe("valgrind", [*command, *sys.argv[1:]], env)  # noqa: S606
 
 
 def main() -> None:
@@ -101,7 +142,14 @@ def main() -> None:
         action="store_true",
         help="CPU time only (e.g. under py-spy, which hangs with perf)",
     )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count instructions with valgrind's callgrind (where perf has no counters)",
+    )
     args = parser.parse_args()
+    if args.callgrind and not _CALLGRIND:
+        _under_callgrind()
     global _PERF
     _PERF = not args.no_perf
     url = args.url or servers.admin_url().rsplit("/", 1)[0] + "/" + servers.BENCH_DB

@@ -26,6 +26,7 @@ def close_app(app: Any) -> None:
     from app import audit
 
     audit.flush(app)
+    app.extensions["wallet.held"].dispose()
     app.extensions["wallet.engine"].dispose()
 
 

@@ -65,8 +65,11 @@ def signs_with_any(secrets: Sequence[str], message: bytes, claimed: bytes) -> bo
 def in_transaction(work: Callable[..., T], *args: Any, single_statement: bool = False) -> T:
     """Run ``work(conn, *args)`` in one database transaction and commit it
     (see :class:`UnitOfWork` for ``single_statement``)."""
-    engine = current_app.extensions["wallet.engine"]
-    with UnitOfWork(engine, single_statement=single_statement) as uow:
+    extensions = current_app.extensions
+    held = extensions["wallet.held"]
+    with UnitOfWork(
+        extensions["wallet.engine"], single_statement=single_statement, held=held
+    ) as uow:
         result = work(uow.conn, *args)
         uow.commit()
     return result
