@@ -30,7 +30,9 @@ os.environ["DATABASE_URL"] = resolve_database_url(os.environ.get("DATABASE_URL")
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# 2 threads: as many bets/s as 4 on the 2-core bench machine, with a shorter tail (p99 at
+# 16 connections 24-29 ms against 29-33 ms; docs/performance.md, "Third round").
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
