@@ -408,7 +408,7 @@ def _machine_facts(run: Run) -> dict[str, str]:
 def _gunicorn_facts(app: servers.Gunicorn) -> str:
     env = os.environ
     workers = env.get("WEB_CONCURRENCY") or f"{len(app.workers())} (2 × cores)"
-    threads = env.get("GUNICORN_THREADS", "4")
+    threads = env.get("GUNICORN_THREADS", "2")
     pool = env.get("DB_POOL_SIZE", "4")
     return (
         f"`gunicorn --config gunicorn.conf.py wsgi:app`: {workers} gthread workers × "
