@@ -19,7 +19,7 @@ from app.config import ConfigError, load_config  # noqa: E402  (after the metric
 from app.db import resolve_database_url  # noqa: E402
 
 try:
-    load_config()
+    settings = load_config()
 except ConfigError as problems:
     sys.exit(f"configuration error:\n{problems}")
 
@@ -33,6 +33,14 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # 2 threads: as many bets/s as 4 on the 2-core bench machine, with a shorter tail (p99 at
 # 16 connections 24-29 ms against 29-33 ms; docs/performance.md, "Third round").
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Each thread keeps one pooled connection for bets and wins (app.db.HeldConnections); the
+# pool's overflow is what rollbacks, the audit writer and /metrics then draw on.
+if threads > settings["DB_POOL_SIZE"]:
+    sys.exit(
+        f"configuration error:\nGUNICORN_THREADS ({threads}) is more than DB_POOL_SIZE "
+        f"({settings['DB_POOL_SIZE']}): each thread keeps one of the pool's connections; "
+        f"set DB_POOL_SIZE to at least {threads}"
+    )
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5

@@ -1,5 +1,10 @@
 """Configuration comes from the environment and is validated at start-up."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from app.config import ConfigError, load_config
@@ -38,3 +43,28 @@ def test_every_problem_is_reported_on_its_own_line():
 
 def test_test_app_uses_the_test_database(app, database_url):
     assert app.config["DATABASE_URL"] == database_url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("threads", "refused"), [(8, True), (4, False)])
+def test_gunicorn_refuses_more_threads_than_pooled_connections(database_url, threads, refused):
+    """Each gunicorn thread keeps one pooled connection: a pool smaller than the threads
+    would leave rollbacks and the audit writer waiting, so the server does not start."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "GUNICORN_THREADS": str(threads),
+        "DB_POOL_SIZE": "4",
+    }
+    checked = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--check-config"]
+        + ["wsgi:app"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    message = "GUNICORN_THREADS (8) is more than DB_POOL_SIZE (4)"
+    assert (checked.returncode != 0) is refused, checked.stderr[-2000:]
+    assert (message in checked.stderr) is refused
