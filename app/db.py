@@ -86,8 +86,7 @@ class HeldConnections:
         """After each unit of work: end SQLAlchemy's implicit transaction (a query made
         through ``conn`` begins one; in autocommit it holds nothing on the server), or
         give up a connection that cannot be reused."""
-        driver = None if conn.invalidated else conn.connection.driver_connection
-        if driver is None or driver.closed or driver.info.transaction_status != _IDLE:
+        if _idle_driver(conn) is None:
             self._local.held.close()
             del self._local.held
         elif conn.in_transaction():
@@ -97,9 +96,6 @@ class HeldConnections:
         """Give every kept connection back to the pool (no request may be running)."""
         for held in list(self._all):
             held.close()
-
-
-_IDLE = TransactionStatus.IDLE
 
 
 class _Held:
@@ -122,13 +118,28 @@ class _Held:
 
 
 def _give_back(conn: Connection) -> None:
-    driver = None if conn.invalidated else conn.connection.driver_connection
-    if driver is not None and not driver.closed:
-        try:
-            driver.autocommit = False  # the pool's next user expects a transaction
-        except psycopg.Error:
-            conn.invalidate()
+    _out_of_autocommit(conn)
     conn.close()
+
+
+def _idle_driver(conn: Connection) -> psycopg.Connection[Any] | None:
+    """The psycopg connection under ``conn`` if it can be used again: open, and in no
+    transaction."""
+    driver = None if conn.invalidated else conn.connection.driver_connection
+    if driver is None or driver.closed or driver.info.transaction_status != TransactionStatus.IDLE:
+        return None
+    return driver
+
+
+def _out_of_autocommit(conn: Connection) -> None:
+    """Back to transactions before the pool gets ``conn`` again (its next user expects
+    one); a connection that cannot be reused is invalidated instead, so the pool
+    replaces it."""
+    driver = _idle_driver(conn)
+    if driver is None:
+        conn.invalidate()
+    else:
+        driver.autocommit = False
 
 
 class UnitOfWork:
@@ -196,18 +207,10 @@ class UnitOfWork:
             return
         try:
             if self._autocommit is not None:
-                self._leave_autocommit(self._autocommit)
+                _out_of_autocommit(self.conn)
             self.conn.rollback()
         finally:
             self.conn.close()
-
-    def _leave_autocommit(self, driver: psycopg.Connection[Any]) -> None:
-        """Back to transactions before the pool gets the connection; one that cannot be
-        (broken) is discarded instead."""
-        if not driver.closed and driver.info.transaction_status == TransactionStatus.IDLE:
-            driver.autocommit = False
-        else:
-            self.conn.invalidate()
 
 
 def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
