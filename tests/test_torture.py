@@ -84,7 +84,9 @@ def test_workers_killed_mid_request_and_retried_complete_every_transaction_once(
     tally, kills = workload.Tally(), []
     with run_gunicorn_process(env, workers=WORKERS, threads=4) as (base_url, master):
         done = threading.Event()
-        killer = threading.Thread(target=_kill_workers, args=(master.pid, done, kills, work.seed))
+        killer = threading.Thread(
+            target=_kill_workers, args=(master.pid, done, kills, work.seed, tally)
+        )
         killer.start()
         try:
             workload.send_workload(workload.Sender(base_url, tally, worker, 300), work, THREADS)
@@ -96,16 +98,23 @@ def test_workers_killed_mid_request_and_retried_complete_every_transaction_once(
     publish("worker-kills", report, sigkills=len(kills))
 
 
-def _kill_workers(master_pid: int, done: threading.Event, kills: list[int], seed: int) -> None:
-    """Kill a random worker every 0.2–0.5 s, while all workers are up (gunicorn needs
-    a second or two to boot a replacement): so the service always has a worker left."""
+def _kill_workers(
+    master_pid: int, done: threading.Event, kills: list[int], seed: int, tally: workload.Tally
+) -> None:
+    """Kill a random worker once the load is under way, then every 0.2–0.5 s, while all
+    workers are up (gunicorn needs a second or two to boot a replacement): so the service
+    always has a worker left. The first kill waits for sends, not for time: on a fast
+    machine the whole workload can be answered within half a second."""
     rng = random.Random(seed)
-    while len(kills) < KILLS and not done.wait(rng.uniform(0.2, 0.5)):
+    while tally.sent < 10 and not done.wait(0.005):
+        pass
+    while len(kills) < KILLS and not done.is_set():
         pids = worker_pids(master_pid)
         if len(pids) >= WORKERS:
             victim = rng.choice(pids)
             os.kill(victim, signal.SIGKILL)
             kills.append(victim)
+        done.wait(rng.uniform(0.2, 0.5))
 
 
 def test_a_lock_held_past_the_lock_timeout_fails_fast_and_the_retry_applies(live_server, engine):
