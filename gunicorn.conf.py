@@ -1,6 +1,5 @@
 """gunicorn settings for ``make run``; every value can be overridden from the environment."""
 
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -15,7 +14,11 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 import sys  # noqa: E402
 
-from app.config import ConfigError, load_config  # noqa: E402  (after the metrics directory)
+from app.config import (  # noqa: E402  (after the metrics directory)
+    ConfigError,
+    default_workers,
+    load_config,
+)
 from app.db import resolve_database_url  # noqa: E402
 
 try:
@@ -28,8 +31,11 @@ except ConfigError as problems:
 os.environ["DATABASE_URL"] = resolve_database_url(os.environ.get("DATABASE_URL"))
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# One worker per core and one more, each with its own GIL: on the 2-core bench machine 3
+# workers gave 406-421 bets/s against 287-342 with 4 (docs/performance.md, "Fourth round").
+workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
+# gthread's request handling without its hand-offs between threads (app/worker.py).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.WalletWorker")
 # 2 threads: as many bets/s as 4 on the 2-core bench machine, with a shorter tail (p99 at
 # 16 connections 24-29 ms against 29-33 ms; docs/performance.md, "Third round").
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
@@ -43,7 +49,7 @@ if threads > settings["DB_POOL_SIZE"]:
     )
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-keepalive = 5
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # No control socket: its default path is shared by every gunicorn on the machine.
 control_socket_disable = True
 accesslog = None

@@ -16,6 +16,12 @@ class ConfigError(ValueError):
     """One or more settings are invalid; the message has one line per problem."""
 
 
+def default_workers() -> int:
+    """gunicorn's worker processes when ``WEB_CONCURRENCY`` is unset: one per core and one
+    more (docs/performance.md, "Fourth round")."""
+    return (os.cpu_count() or 1) + 1
+
+
 def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
     raw = env.get(name)
     if raw in (None, ""):

@@ -407,11 +407,12 @@ def _machine_facts(run: Run) -> dict[str, str]:
 
 def _gunicorn_facts(app: servers.Gunicorn) -> str:
     env = os.environ
-    workers = env.get("WEB_CONCURRENCY") or f"{len(app.workers())} (2 × cores)"
+    workers = env.get("WEB_CONCURRENCY") or f"{len(app.workers())} (cores + 1)"
+    worker_class = env.get("GUNICORN_WORKER_CLASS", "app.worker.WalletWorker")
     threads = env.get("GUNICORN_THREADS", "2")
     pool = env.get("DB_POOL_SIZE", "4")
     return (
-        f"`gunicorn --config gunicorn.conf.py wsgi:app`: {workers} gthread workers × "
+        f"`gunicorn --config gunicorn.conf.py wsgi:app`: {workers} `{worker_class}` workers × "
         f"{threads} threads, DB_POOL_SIZE {pool} (+ as many overflow), "
         f"LOG_LEVEL={env.get('LOG_LEVEL', 'INFO')}, "
         f"CALLBACK_AUDIT={env.get('CALLBACK_AUDIT', 'on')}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from app import embedded
+from app import config, embedded
 from bench import procstat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,4 +162,4 @@ def gunicorn(
 
 
 def _default_workers() -> int:
-    return int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) * 2)
+    return int(os.environ.get("WEB_CONCURRENCY") or config.default_workers())

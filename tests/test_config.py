@@ -45,25 +45,55 @@ def test_test_app_uses_the_test_database(app, database_url):
     assert app.config["DATABASE_URL"] == database_url
 
 
+def gunicorn_config(database_url: str, option: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``gunicorn --config gunicorn.conf.py <option> wsgi:app`` with ``env`` set (and
+    gunicorn's own variables unset, so that the defaults are the file's)."""
+    full_env = {
+        **{k: v for k, v in os.environ.items() if k not in GUNICORN_VARIABLES},
+        "DATABASE_URL": database_url,
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", option, "wsgi:app"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+GUNICORN_VARIABLES = {
+    "WEB_CONCURRENCY",
+    "GUNICORN_WORKER_CLASS",
+    "GUNICORN_THREADS",
+    "GUNICORN_KEEPALIVE",
+    "DB_POOL_SIZE",
+}
+
+
+@pytest.mark.slow
+def test_gunicorn_defaults_are_the_measured_ones(database_url):
+    """docs/performance.md, "Fourth round": the wallet's worker, cores + 1 processes."""
+    printed = gunicorn_config(database_url, "--print-config")
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    settings = dict(
+        (name.strip(), value.strip())
+        for name, _, value in (line.partition("=") for line in printed.stdout.splitlines())
+    )
+    assert settings["worker_class"] == "app.worker.WalletWorker"
+    assert settings["workers"] == str((os.cpu_count() or 1) + 1)
+    assert settings["threads"] == "2"
+    assert settings["keepalive"] == "5"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("threads", "refused"), [(8, True), (4, False)])
 def test_gunicorn_refuses_more_threads_than_pooled_connections(database_url, threads, refused):
     """Each gunicorn thread keeps one pooled connection: a pool smaller than the threads
     would leave rollbacks and the audit writer waiting, so the server does not start."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "GUNICORN_THREADS": str(threads),
-        "DB_POOL_SIZE": "4",
-    }
-    checked = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--check-config"]
-        + ["wsgi:app"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    checked = gunicorn_config(
+        database_url, "--check-config", GUNICORN_THREADS=str(threads), DB_POOL_SIZE="4"
     )
     message = "GUNICORN_THREADS (8) is more than DB_POOL_SIZE (4)"
     assert (checked.returncode != 0) is refused, checked.stderr[-2000:]

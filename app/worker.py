@@ -1,0 +1,210 @@
+"""A gunicorn worker whose threads wait for requests themselves (``make run``'s default).
+
+gunicorn's ``gthread`` worker has one thread that waits for sockets and a pool of threads
+that serve them: every request on a kept-alive connection goes from the waiting thread to
+a pool thread (a future, a queue) and back (a pipe write, a wake-up, the socket
+registered again), and each hop needs the worker's GIL. Under load those hand-offs were
+a quarter of a worker's CPU (docs/performance.md, "Fourth round").
+
+Here every serving thread waits on one shared ``epoll`` set itself, for one event at a
+time, with ``EPOLLONESHOT``: the kernel gives a readable socket to exactly one waiting
+thread and reports nothing more for it until that thread has answered the request and
+armed the socket again. A thread that is busy takes nothing, so work still goes to
+whichever thread is free, as in ``gthread``. The listening sockets are in the same set,
+so accepting is done by a free thread too. The main thread only keeps the worker alive
+for the arbiter, closes kept-alive connections that stay idle past ``keepalive``, and
+stops the worker.
+
+Requests are parsed and answered by ``gthread``'s own code (``ThreadWorker.handle``): the
+HTTP parsing, keep-alive rules, error pages and access log are gunicorn's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import socket
+import threading
+import time
+
+from gunicorn.workers import base
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+_ARMED = select.EPOLLIN | select.EPOLLONESHOT
+# How often the threads and the main thread look at the clock when nothing happens.
+_TICK_S = 0.5
+# A stopping worker keeps serving requests already on their way for this long.
+_STOP_LINGER_S = 2.0
+
+
+class WalletWorker(ThreadWorker):
+    """``gthread``'s request handling, with the hand-offs between threads removed."""
+
+    def init_process(self) -> None:
+        self.epoll = select.epoll()
+        self.lock = threading.Lock()
+        self.conns: dict[int, TConn] = {}  # every open connection, by file descriptor
+        self.idle: dict[int, TConn] = {}  # those armed and waiting for a request
+        self.listeners = {listener.fileno(): listener for listener in self.sockets}
+        self.accepting = False
+        self.accepting_paused = False  # at worker_connections: accept again on a close
+        self.stopped = False  # the serving threads' signal to return
+        # base.Worker, not ThreadWorker: no thread pool, no poller, no pipe of callbacks.
+        base.Worker.init_process(self)
+
+    def handle_exit(self, sig, frame) -> None:
+        self.alive = False
+
+    def handle_quit(self, sig, frame) -> None:
+        base.Worker.handle_quit(self, sig, frame)
+
+    def run(self) -> None:
+        for listener in self.sockets:
+            listener.setblocking(False)
+        self._set_accepting(True)
+        threads = [
+            threading.Thread(target=self._serve, name=f"wallet-http-{n}", daemon=True)
+            for n in range(self.cfg.threads)
+        ]
+        for thread in threads:
+            thread.start()
+
+        while self.alive:
+            self.notify()
+            self._sleep(_TICK_S)
+            if not self.is_parent_alive():
+                self.alive = False
+            self._close_idle(time.monotonic())
+
+        # Stopping: accept nothing more (new connections are refused), let the threads
+        # answer what is under way (a request on a kept-alive connection meanwhile is
+        # answered with "Connection: close" by gthread's handler), close the idle
+        # connections, then go.
+        with self.lock:
+            self._set_accepting(False)
+            for listener in self.sockets:
+                listener.close()
+            self.listeners = {}
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        linger = time.monotonic() + _STOP_LINGER_S
+        while time.monotonic() < deadline:
+            self.notify()
+            now = time.monotonic()
+            self._close_idle(now if now < linger else None)
+            with self.lock:
+                if not self.conns:
+                    break
+            self._sleep(0.05)
+        self.stopped = True
+        for thread in threads:
+            thread.join(_TICK_S * 2)
+        with self.lock:
+            for conn in list(self.conns.values()):
+                conn.close()
+            self.conns.clear()
+        self.epoll.close()
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep, waking early for a signal (base.Worker's wake-up pipe)."""
+        try:
+            ready, _, _ = select.select([self.PIPE[0]], [], [], seconds)
+            if ready:
+                os.read(self.PIPE[0], 64)
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
+
+    def _set_accepting(self, enabled: bool) -> None:
+        """Arm or disarm the listening sockets (called with the lock held, or alone)."""
+        if enabled == self.accepting:
+            return
+        for fd in self.listeners:
+            if enabled:
+                self.epoll.register(fd, _ARMED)
+            else:
+                self.epoll.unregister(fd)
+        self.accepting = enabled
+
+    def _close_idle(self, now: float | None) -> None:
+        """Shut down idle connections whose keep-alive ran out (all of them when ``now`` is
+        None). The socket becomes readable at its end, and the thread that takes it closes
+        it: only the thread holding a connection ever closes it."""
+        with self.lock:
+            for conn in self.idle.values():
+                if now is None or conn.timeout <= now:
+                    with contextlib.suppress(OSError):
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+
+    def _serve(self) -> None:
+        """One serving thread: wait for a readable socket, serve it, arm it again."""
+        while not self.stopped:
+            try:
+                events = self.epoll.poll(_TICK_S, 1)
+            except OSError as exc:
+                if exc.errno in (errno.EINTR,):
+                    continue
+                return  # the set was closed: the worker is going
+            for fd, _ in events:
+                listener = self.listeners.get(fd)
+                if listener is not None:
+                    self._accept(listener)
+                    continue
+                with self.lock:
+                    conn = self.idle.pop(fd, None)
+                if conn is not None:
+                    self._serve_connection(fd, conn)
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            client, address = listener.accept()
+        except OSError as exc:
+            quiet = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
+            if exc.errno not in quiet and self.accepting:  # not closed by a stop
+                self.log.exception("accept failed")
+        else:
+            conn = TConn(self.cfg, client, address, listener.getsockname())
+            conn.sock.setblocking(True)
+            self._park(client.fileno(), conn, new=True)
+        with self.lock:
+            if self.accepting:
+                if len(self.conns) < self.worker_connections:
+                    self.epoll.modify(listener.fileno(), _ARMED)
+                else:
+                    self.accepting_paused = True
+
+    def _park(self, fd: int, conn: TConn, new: bool = False) -> None:
+        """Wait for the connection's next request."""
+        conn.set_timeout()
+        with self.lock:
+            self.idle[fd] = conn
+            if new:
+                self.conns[fd] = conn
+                self.epoll.register(fd, _ARMED)
+            else:
+                self.epoll.modify(fd, _ARMED)
+
+    def _serve_connection(self, fd: int, conn: TConn) -> None:
+        conn.data_ready = True  # the socket is readable: gthread must not wait for it
+        while True:
+            if self.handle(conn) is not True:  # closing, or an error already logged
+                self._drop(fd, conn)
+                return
+            # A body drain can read ahead into the next request: serve it now, since the
+            # socket will not look readable for bytes already read.
+            if not conn.parser.unreader.buf.getvalue():
+                break
+        self._park(fd, conn)
+
+    def _drop(self, fd: int, conn: TConn) -> None:
+        """Forget and close a connection (``fd`` as accepted: the socket may be closed)."""
+        with self.lock:
+            if self.conns.pop(fd, None) is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    self.epoll.unregister(fd)
+            if self.accepting_paused and self.accepting:
+                self.accepting_paused = False
+                for listener_fd in self.listeners:
+                    self.epoll.modify(listener_fd, _ARMED)
+        conn.close(graceful=True)

@@ -1,0 +1,137 @@
+"""The gunicorn worker of ``make run`` (app.worker.WalletWorker), over real sockets.
+
+Each test starts gunicorn as ``make run`` does, with one worker and two threads, and talks
+HTTP/1.1 to it on raw sockets, so that which connection carries which request is the
+test's to decide.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+
+import pytest
+
+from tests.live import start_gunicorn, worker_pids
+
+pytestmark = pytest.mark.slow
+THREADS = 2
+
+
+def request_bytes(path: str = "/healthz") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: wallet\r\n\r\n".encode()
+
+
+class Client:
+    """One keep-alive connection that reads whole responses (Content-Length bodies)."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def response(self) -> tuple[int, dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self.buffer:
+            self._read()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status_line, *lines = head.decode().split("\r\n")
+        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+        length = int(headers["content-length"])
+        while len(self.buffer) < length:
+            self._read()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(status_line.split()[1]), headers, body
+
+    def closed_by_server(self) -> bool:
+        """Whether the server closed the connection (reads end of stream)."""
+        return self.sock.recv(1) == b""
+
+    def _read(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed by the server")
+        self.buffer += chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def env(settings):
+    return {key: str(value) for key, value in settings.items()}
+
+
+def test_more_keep_alive_connections_than_threads_take_turns(env):
+    with start_gunicorn(env, workers=1, threads=THREADS) as server:
+        clients = [Client(server.url) for _ in range(3 * THREADS)]
+        for _ in range(5):
+            for client in clients:
+                client.send(request_bytes())
+            statuses = [client.response()[0] for client in clients]
+            assert statuses == [200] * len(clients)
+        for client in clients:
+            client.close()
+
+
+def test_pipelined_requests_are_all_answered_in_order(env):
+    with start_gunicorn(env, workers=1, threads=THREADS) as server:
+        client = Client(server.url)
+        client.send(request_bytes() + request_bytes("/nowhere") + request_bytes())
+        assert [client.response()[0] for _ in range(3)] == [200, 404, 200]
+        client.send(request_bytes())  # and the connection is still usable
+        assert client.response()[0] == 200
+        client.close()
+
+
+def test_an_idle_connection_is_closed_after_the_keepalive_timeout(env):
+    with start_gunicorn({**env, "GUNICORN_KEEPALIVE": "1"}, workers=1, threads=THREADS) as server:
+        idle, busy = Client(server.url), Client(server.url)
+        idle.send(request_bytes())
+        assert idle.response()[0] == 200
+        started = time.monotonic()
+        for _ in range(8):  # the other connection keeps being served meanwhile
+            busy.send(request_bytes())
+            assert busy.response()[0] == 200
+            time.sleep(0.25)
+        assert idle.closed_by_server()
+        assert time.monotonic() - started < 5
+        busy.close()
+        idle.close()
+
+
+def test_a_busy_worker_keeps_telling_the_arbiter_it_is_alive(env):
+    """gunicorn restarts a worker that does not check in within GUNICORN_TIMEOUT."""
+    with start_gunicorn({**env, "GUNICORN_TIMEOUT": "2"}, workers=1, threads=THREADS) as server:
+        before = worker_pids(server.process.pid)
+        client = Client(server.url)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            client.send(request_bytes())
+            assert client.response()[0] == 200
+        assert worker_pids(server.process.pid) == before
+        client.close()
+
+
+def test_sigterm_answers_a_request_on_a_kept_connection_then_exits(env):
+    with start_gunicorn(env, workers=1, threads=THREADS) as server:
+        client, idle = Client(server.url), Client(server.url)
+        for kept in (client, idle):
+            kept.send(request_bytes())
+            assert kept.response()[0] == 200
+        stopping = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        client.send(request_bytes())
+        status, headers, _ = client.response()
+        assert (status, headers["connection"]) == (200, "close")
+        assert client.closed_by_server()
+        # The idle connection does not hold the worker up to its graceful timeout (20 s).
+        assert server.process.wait(timeout=10) == 0
+        assert time.monotonic() - stopping < 6
+        assert idle.closed_by_server()
+        client.close()
+        idle.close()
