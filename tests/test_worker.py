@@ -7,12 +7,14 @@ test's to decide.
 
 from __future__ import annotations
 
+import email.utils
 import signal
 import socket
 import time
 
 import pytest
 
+from app.worker import _HttpDate
 from tests.live import start_gunicorn, worker_pids
 
 pytestmark = pytest.mark.slow
@@ -85,6 +87,25 @@ def test_pipelined_requests_are_all_answered_in_order(env):
         client.send(request_bytes())  # and the connection is still usable
         assert client.response()[0] == 200
         client.close()
+
+
+def test_the_date_header_is_the_time_of_the_answer(env):
+    with start_gunicorn(env, workers=1, threads=THREADS) as server:
+        client = Client(server.url)
+        for _ in range(3):
+            client.send(request_bytes())
+            _, headers, _ = client.response()
+            answered = email.utils.parsedate_to_datetime(headers["date"]).timestamp()
+            assert abs(answered - time.time()) < 2
+            time.sleep(1.1)
+        client.close()
+
+
+@pytest.mark.parametrize("timestamp", [0, 1_795_000_000, 1_795_000_000.999, 1_795_000_001])
+def test_the_cached_date_is_gunicorns_format(timestamp):
+    http_date = _HttpDate()
+    http_date(1_795_000_000)  # a cached second, possibly the same as the one asked
+    assert http_date(timestamp) == email.utils.formatdate(int(timestamp), usegmt=True)
 
 
 def test_an_idle_connection_is_closed_after_the_keepalive_timeout(env):
