@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
+import orjson
+import psycopg
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -141,7 +143,13 @@ def record_many(conn: Connection, entries: list[Entry]) -> None:
     batch size (never prepared) and processed every parameter in Python; ``COPY``
     streams the rows in one statement and formats them in psycopg's C code.
     """
-    with driver_cursor(conn, _COPY) as cursor, cursor.copy(_COPY) as copy:
+    with driver_cursor(conn, _COPY) as cursor:
+        copy_rows(cursor, entries)
+
+
+def copy_rows(cursor: psycopg.Cursor[Any], entries: list[Entry]) -> None:
+    """:func:`record_many` on a psycopg cursor, in its transaction."""
+    with cursor.copy(_COPY) as copy:
         for entry in entries:
             copy.write_row(_row(entry))
 
@@ -156,7 +164,7 @@ def _row(entry: Entry) -> tuple[Any, ...]:
         entry.method[:16],
         entry.route,
         (entry.remote_addr or "")[:64] or None,
-        json.dumps(safe_headers(entry.headers)),
+        orjson.dumps(safe_headers(entry.headers)).decode(),
         body,
         entry.body_note or note,
         entry.status,

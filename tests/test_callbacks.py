@@ -175,7 +175,7 @@ def test_failing_to_store_never_changes_the_answer(client, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(callbacks, "record_many", broken)
+    monkeypatch.setattr(callbacks, "copy_rows", broken)
     player = PlayerFactory()
     answer = igpx_helpers.post(client, "transaction", igpx_helpers.bet("tx-1", player, "1.00"))
     assert answer["error"] is None
