@@ -172,8 +172,13 @@ class WalletWorker(ThreadWorker):
                     continue
                 with self.lock:
                     conn = self.idle.pop(fd, None)
-                if conn is not None:
+                if conn is None:
+                    continue
+                try:
                     self._serve_connection(fd, conn)
+                except Exception:  # a thread that died would leave the worker short of one
+                    self.log.exception("error serving a connection")
+                    self._drop(fd, conn)
 
     def _accept(self, listener: socket.socket) -> None:
         try:
