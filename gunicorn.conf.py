@@ -39,8 +39,9 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.WalletWorker"
 # 2 threads: as many bets/s as 4 on the 2-core bench machine, with a shorter tail (p99 at
 # 16 connections 24-29 ms against 29-33 ms; docs/performance.md, "Third round").
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-# Each thread keeps one pooled connection for bets and wins (app.db.HeldConnections); the
-# pool's overflow is what rollbacks, the audit writer and /metrics then draw on.
+# Each thread keeps one pooled connection for bets and wins (app.db.HeldConnections), and
+# so does the worker's audit writer; rollbacks and /metrics draw on the rest and the
+# pool's overflow.
 if threads > settings["DB_POOL_SIZE"]:
     sys.exit(
         f"configuration error:\nGUNICORN_THREADS ({threads}) is more than DB_POOL_SIZE "

@@ -242,16 +242,14 @@ _CURSOR = "wallet.fetch_one.cursor"
 
 
 @contextmanager
-def driver_cursor(
-    conn: Connection, sql: str, row_factory: Any = None
-) -> Iterator[psycopg.Cursor[Any]]:
+def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
     """A cursor on the psycopg connection under ``conn``, in its transaction, for what
     SQLAlchemy cannot do (``COPY``) or does at too high a CPU cost; ``sql`` names the
     work in errors, which are SQLAlchemy's (a dead connection is invalidated)."""
     driver = conn.connection.driver_connection
     assert driver is not None
     try:
-        with driver.cursor(row_factory=row_factory or driver.row_factory) as cursor:
+        with driver.cursor() as cursor:
             yield cursor
     except psycopg.Error as exc:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc

@@ -162,7 +162,7 @@ class WalletWorker(ThreadWorker):
             try:
                 events = self.epoll.poll(_TICK_S, 1)
             except OSError as exc:
-                if exc.errno in (errno.EINTR,):
+                if exc.errno == errno.EINTR:
                     continue
                 return  # the set was closed: the worker is going
             for fd, _ in events:
