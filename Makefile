@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test soak lint install db-upgrade db-stop clean bench
+.PHONY: run test soak lint install db-upgrade db-stop clean bench bench-pooler
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# docs/scaling.md's PgBouncer section checked for real: two gunicorn hosts through
+# PgBouncer in transaction mode (installed with apt-get when missing), the provider
+# simulators over both, the same bets on both at once, then `wallet ledger verify`.
+bench-pooler: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.pooler
 
 db-stop: install
 	$(BIN)/python -m app.embedded stop

@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lock_timeout_ms=settings["DB_LOCK_TIMEOUT_MS"],
         statement_timeout_ms=settings["DB_STATEMENT_TIMEOUT_MS"],
         pool_timeout_s=settings["REQUEST_BUDGET_MS"] / 1000,
+        prepare_threshold=settings["DB_PREPARE_THRESHOLD"],
     )
     app.extensions["wallet.held"] = HeldConnections()
     _register_blueprints(app)

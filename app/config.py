@@ -48,6 +48,21 @@ def _flag(env: Mapping[str, str], name: str, default: bool, problems: list[str])
     return default
 
 
+def _prepare_threshold(env: Mapping[str, str], problems: list[str]) -> int | None:
+    """psycopg's ``prepare_threshold``: executions of a statement on a connection before
+    it is prepared on the server; ``off`` (None) never prepares, as a PgBouncer older than
+    1.21 in transaction mode needs (docs/scaling.md)."""
+    raw = (env.get("DB_PREPARE_THRESHOLD") or "").strip().lower()
+    if raw in {"off", "none", "no"}:
+        return None
+    if not raw:
+        return 5
+    if not raw.isdigit():
+        problems.append(f"DB_PREPARE_THRESHOLD must be a count (0 or more) or off, got {raw!r}")
+        return 5
+    return int(raw)
+
+
 def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     value = env.get(name)
     return value if value not in (None, "") else default
@@ -65,6 +80,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PORT": _int(env, "PORT", 8000, problems),
         "MAX_BODY_BYTES": _int(env, "MAX_BODY_BYTES", 64 * 1024, problems),
         "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 4, problems),
+        "DB_PREPARE_THRESHOLD": _prepare_threshold(env, problems),
         "REQUEST_BUDGET_MS": budget,
         "DB_LOCK_TIMEOUT_MS": _int(env, "DB_LOCK_TIMEOUT_MS", budget // 2, problems),
         "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", budget * 3 // 4, problems),

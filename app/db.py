@@ -42,15 +42,24 @@ def make_engine(
     lock_timeout_ms: int = 0,
     statement_timeout_ms: int = 0,
     pool_timeout_s: float = 5,
+    prepare_threshold: int | None = 5,
 ) -> Engine:
-    """An engine whose connections fail fast instead of queueing behind a stuck lock."""
+    """An engine whose connections fail fast instead of queueing behind a stuck lock.
+
+    ``prepare_threshold`` is psycopg's: a statement run that many times on a connection is
+    prepared on the server; None never prepares (behind a pooler that cannot follow
+    prepared statements from one server connection to the next)."""
     options = f"-c lock_timeout={lock_timeout_ms} -c statement_timeout={statement_timeout_ms}"
     return create_engine(
         sqlalchemy_url(libpq_url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout_s,
-        connect_args={"options": options, "connect_timeout": 3},
+        connect_args={
+            "options": options,
+            "connect_timeout": 3,
+            "prepare_threshold": prepare_threshold,
+        },
     )
 
 

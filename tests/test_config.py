@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app import create_app
 from app.config import ConfigError, load_config
 
 
@@ -39,6 +40,32 @@ def test_every_problem_is_reported_on_its_own_line():
     assert any("PORT" in line for line in lines)
     assert any("DATABASE_URL" in line for line in lines)
     assert any("LOG_LEVEL" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("raw", "threshold"), [(None, 5), ("0", 0), ("12", 12), ("off", None), ("None", None)]
+)
+def test_prepared_statements_can_be_turned_off_for_a_pooler(raw, threshold):
+    env = {} if raw is None else {"DB_PREPARE_THRESHOLD": raw}
+    assert load_config(env)["DB_PREPARE_THRESHOLD"] == threshold
+
+
+@pytest.mark.parametrize("raw", ["sometimes", "-1"])
+def test_a_prepare_threshold_that_is_neither_a_count_nor_off_is_refused(raw):
+    with pytest.raises(ConfigError, match="DB_PREPARE_THRESHOLD"):
+        load_config({"DB_PREPARE_THRESHOLD": raw})
+
+
+@pytest.mark.parametrize(("setting", "expected"), [({}, 5), ({"DB_PREPARE_THRESHOLD": None}, None)])
+def test_the_engines_connections_carry_the_threshold(database_url, setting, expected):
+    """What psycopg was given: None never prepares a statement on the server."""
+    app = create_app({"DATABASE_URL": database_url, **setting})
+    engine = app.extensions["wallet.engine"]
+    try:
+        with engine.connect() as conn:
+            assert conn.connection.driver_connection.prepare_threshold == expected
+    finally:
+        engine.dispose()
 
 
 def test_test_app_uses_the_test_database(app, database_url):

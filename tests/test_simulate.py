@@ -8,11 +8,13 @@ import threading
 from decimal import Decimal
 
 import pytest
+import requests
 
 from app.simulate import runner
 from app.simulate.igpx import IgpxClient
 from tests.conftest import IGPX_SECRET
 from tests.factories import deposit, in_transaction
+from tests.live import run_gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +44,37 @@ def test_simulation_summary_for_people(runner, live_server):
     assert result.stdout.rstrip().endswith("OK")
 
 
+def test_requests_spread_over_several_hosts_still_apply_once(runner, live_server, settings):
+    """Two gunicorn hosts on one database, as behind a load balancer: every request,
+    retry and duplicate goes to the next host, and every balance still matches."""
+    env = {key: str(value) for key, value in settings.items()}
+    env["PROMETHEUS_MULTIPROC_DIR"] = ""  # the second host's own metrics
+    with run_gunicorn(env, workers=1, threads=4) as second:
+        result = simulate(runner, live_server, "igpx", "--url", second, "--json")
+        answered = _igpx_callbacks(second)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["ok"], summary
+    assert summary["urls"] == [live_server, second]
+    assert summary["duplicates"] > 0
+    # Round robin: the second host answered about half of the requests (the first is
+    # shared with other tests, so only the second's count is exact).
+    assert summary["requests"] // 2 - 1 <= answered <= summary["requests"] // 2 + 1
+
+
+def _igpx_callbacks(base_url: str) -> int:
+    text = requests.get(f"{base_url}/metrics", timeout=5).text
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("wallet_callbacks_total{") and 'provider="igpx"' in line
+        )
+    )
+
+
 def test_a_balance_changed_behind_the_simulators_back_is_a_mismatch(engine, live_server):
-    options = runner.Options(live_server, players=2, rounds=4, seed=1, concurrency=2)
+    options = runner.Options([live_server], players=2, rounds=4, seed=1, concurrency=2)
     moved: list[str] = []
     lock = threading.Lock()
 

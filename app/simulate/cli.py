@@ -40,7 +40,13 @@ class Percent(click.ParamType):
 
 @click.command("simulate")
 @click.argument("provider", type=click.Choice(["igpx", "hypetech", "upside"]))
-@click.option("--url", default=None, help="The wallet to play against [http://127.0.0.1:$PORT].")
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    help="The wallet to play against [http://127.0.0.1:$PORT]. Repeat it for several "
+    "hosts: requests, retries and duplicates go to each in turn.",
+)
 @click.option("--players", default=10, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--rounds", default=20, show_default=True, type=click.IntRange(1, 100000))
 @click.option("--duplicates", default="5%", show_default=True, type=Percent())
@@ -51,7 +57,7 @@ class Percent(click.ParamType):
 @with_appcontext
 def simulate(
     provider: str,
-    url: str | None,
+    urls: tuple[str, ...],
     players: int,
     rounds: int,
     duplicates: float,
@@ -67,10 +73,11 @@ def simulate(
     would (signed, with retries, duplicates and rollbacks, some before their bet) and
     compares each balance with the ledger. Exits 1 on any unexpected answer or mismatch.
     """
-    base_url = url or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
-    client = _client(provider, base_url)
-    _check_ready(base_url)
-    options = runner.Options(base_url, players, rounds, duplicates, rollbacks, concurrency, seed)
+    base_urls = urls or (f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",)
+    client = _client(provider, base_urls[0])
+    for base_url in base_urls:
+        _check_ready(base_url)
+    options = runner.Options(base_urls, players, rounds, duplicates, rollbacks, concurrency, seed)
     lock = threading.Lock()
     label = f"{provider}: {players} players × {rounds} rounds"
     with click.progressbar(length=players * rounds, label=label, file=sys.stderr) as bar:
@@ -119,7 +126,7 @@ def _check_ready(base_url: str) -> None:
 def _text(data: dict[str, Any]) -> str:
     rate = f" ({data['requests_per_second']}/s)" if data["requests_per_second"] else ""
     lines = [
-        f"{data['provider']} run {data['run']} against {data['url']}: "
+        f"{data['provider']} run {data['run']} against {', '.join(data['urls'])}: "
         f"{data['players']} players × {data['rounds']} rounds in {data['seconds']} s",
         f"  {data['requests']} requests{rate}, {data['retries']} retries, "
         f"{data['duplicates']} duplicates, {data['rollbacks']} rollbacks "

@@ -10,12 +10,13 @@ end every player's ledger balance must equal it. The check reads the wallet's da
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,7 +34,7 @@ Transact = Callable[..., Any]
 
 @dataclass(frozen=True)
 class Options:
-    url: str
+    urls: Sequence[str]  # several: requests go to each in turn, as behind a load balancer
     players: int
     rounds: int
     duplicates: float = 0.05
@@ -78,10 +79,14 @@ class Answer:
 class Transport:
     """POST with retries: a timeout, a lost connection or an internal-error answer is
     retried (up to 5 attempts, backing off), as providers do. ``headers`` is called for
-    every attempt so a protocol with timestamped signatures can sign afresh."""
+    every attempt so a protocol with timestamped signatures can sign afresh.
 
-    def __init__(self, base_url: str, timeout_s: float, tally: Tally) -> None:
-        self.base_url = base_url.rstrip("/")
+    With several wallet URLs every POST, retries and duplicates included, goes to the next
+    one in turn, as a round-robin load balancer would send them to different hosts."""
+
+    def __init__(self, base_urls: Sequence[str], timeout_s: float, tally: Tally) -> None:
+        self.base_urls = [url.rstrip("/") for url in base_urls]
+        self._turn = itertools.count()  # next() is atomic: threads share it
         self._timeout = timeout_s
         self._tally = tally
         self._local = threading.local()
@@ -96,8 +101,9 @@ class Transport:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self._tally.count("requests")
             try:
+                base_url = self.base_urls[next(self._turn) % len(self.base_urls)]
                 response = self._session().post(
-                    self.base_url + path, data=body, headers=dict(headers()), timeout=self._timeout
+                    base_url + path, data=body, headers=dict(headers()), timeout=self._timeout
                 )
                 answer = Answer(response.status_code, _json(response), attempt)
                 if not retry_if(answer):
@@ -176,7 +182,7 @@ class ProviderClient(Protocol):
 class Summary:
     provider: str
     run: str
-    url: str
+    urls: Sequence[str]
     players: int
     rounds: int
     counts: Counter[str]
@@ -194,7 +200,7 @@ class Summary:
             "ok": self.ok,
             "provider": self.provider,
             "run": self.run,
-            "url": self.url,
+            "urls": list(self.urls),
             "players": self.players,
             "rounds": self.rounds,
             **{name: self.counts[name] for name in COUNTED},
@@ -233,7 +239,7 @@ def simulate(
     ]
     transact(_create_players, client, sim_players, run, options)
     tally = Tally()
-    transport = Transport(options.url, options.timeout_s, tally)
+    transport = Transport(options.urls, options.timeout_s, tally)
     started = time.monotonic()
 
     def play(player: SimPlayer) -> None:
@@ -250,7 +256,13 @@ def simulate(
     with ThreadPoolExecutor(max(1, options.concurrency)) as pool:
         list(pool.map(play, sim_players))
     summary = Summary(
-        client.name, run, options.url, options.players, options.rounds, tally.counts, tally.problems
+        client.name,
+        run,
+        options.urls,
+        options.players,
+        options.rounds,
+        tally.counts,
+        tally.problems,
     )
     summary.seconds = time.monotonic() - started
     summary.mismatches = transact(_mismatches, client.currency, sim_players)
