@@ -309,8 +309,11 @@ class Run:
                 )
 
     def count_round_trips(self) -> None:
-        for name, (trips, statements) in roundtrips.measure(self.url).items():
-            self.bench.extra[f"round trips: {name}"] = f"{trips} ({len(statements)} statements)"
+        for name, (trips, statements, audit_trips) in roundtrips.measure(self.url).items():
+            self.bench.extra[f"round trips: {name}"] = (
+                f"{trips} ({len(statements)} statements); the audit trail's batch it joins: "
+                f"{audit_trips}"
+            )
 
     def verify_ledger(self) -> None:
         try:
