@@ -22,8 +22,9 @@ server (or the embedded one), in a fresh ``wallet_pooler`` database:
 6. ``wallet ledger verify``.
 
 It prints each result and exits 1 if a check fails. Run as root, PgBouncer (which will
-not run as root) is started as the ``postgres`` user, and installed with apt-get when
-missing, as ``make bench`` does for wrk.
+not run as root) is started as the ``postgres`` user (the embedded server's own user when
+``DATABASE_URL`` is unset), and installed with apt-get when missing, as ``make bench``
+does for wrk.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -95,7 +97,7 @@ def pgbouncer(direct_url: str, work: Path) -> Iterator[str]:
         "max_client_conn = 500\nignore_startup_parameters = options\n"
     )
     work.chmod(0o755)
-    command = [ensure_pgbouncer(), *(["-u", "postgres"] if os.geteuid() == 0 else []), str(ini)]
+    command = [ensure_pgbouncer(), *_run_as(str(server.get("host", ""))), str(ini)]
     log = (work / "pgbouncer.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -105,6 +107,17 @@ def pgbouncer(direct_url: str, work: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+def _run_as(host: str) -> list[str]:
+    """PgBouncer will not run as root: as root, run it as the user that may reach the
+    server (the owner of a Unix socket's directory, e.g. the embedded server's), else
+    ``postgres``."""
+    if os.geteuid() != 0:
+        return []
+    if host.startswith("/"):
+        return ["-u", pwd.getpwuid(Path(host).stat().st_uid).pw_name]
+    return ["-u", "postgres"]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
