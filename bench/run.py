@@ -311,7 +311,8 @@ class Run:
     def count_round_trips(self) -> None:
         for name, (trips, statements, audit_trips) in roundtrips.measure(self.url).items():
             self.bench.extra[f"round trips: {name}"] = (
-                f"{trips} ({len(statements)} statements); the audit trail's batch it joins: "
+                f"{trips} ({len(statements)} statement{'' if len(statements) == 1 else 's'}); "
+                "the audit trail's batch it joins: "
                 f"{audit_trips}"
             )
 
