@@ -264,11 +264,20 @@ def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
 
 
+# SQLSTATEs of a prepared statement missing on the server connection, or of one of the same
+# name already there: what a pooler in transaction mode does to statements prepared on
+# another server connection (docs/scaling.md).
+LOST_PREPARED_STATEMENT = frozenset({"26000", "42P05"})
+
+
 def _as_sqlalchemy_error(
     conn: Connection, driver: Any, sql: str, exc: psycopg.Error
 ) -> StatementError:
     """What SQLAlchemy would have raised (and done): a dead connection is invalidated so
-    the pool replaces it, and callers see the same exception classes either way."""
-    if conn.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+    the pool replaces it, and callers see the same exception classes either way. So is one
+    whose prepared statements the server no longer has: psycopg would go on using them,
+    and every later request on it would fail."""
+    lost = exc.sqlstate in LOST_PREPARED_STATEMENT
+    if lost or conn.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
         conn.invalidate(exc)
     return DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True)

@@ -375,3 +375,31 @@ def test_database_outage_answers_internal_error(client, app):
         broken.dispose()
     assert answer == {"error": "INTERNAL_ERROR"}
     assert engine.url == original
+
+
+def test_a_prepared_statement_lost_by_the_server_is_logged_with_the_pooler_hint(
+    client, app, captured_logs
+):
+    """What a pooler in transaction mode does to prepared statements, done to the thread's
+    kept connection directly: the answer is an internal error (the provider retries), the
+    log names the SQLSTATE and the setting to change, not just an error class, and the
+    connection is replaced, so the retry is applied."""
+    import json
+
+    from app.providers.base import POOLER_HINT
+
+    player = PlayerFactory(balance="100.00")
+    for n in range(6):  # psycopg prepares a statement after 5 executions on a connection
+        assert post(client, "transaction", bet(f"warm{n}", player, "1"))["error"] is None
+    held = app.extensions["wallet.held"].get(app.extensions["wallet.engine"])
+    driver = held.connection.driver_connection
+    driver.pgconn.exec_(b"DEALLOCATE ALL")  # behind psycopg's back, as another connection
+    answer = post(client, "transaction", bet("lost", player, "1"))
+    assert answer == {"error": "INTERNAL_ERROR"}
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    (logged,) = [line for line in lines if line["event"] == "database unavailable"]
+    assert logged["sqlstate"] == "26000"
+    assert logged["hint"] == POOLER_HINT
+    assert balance(player) == Decimal("94.00")  # the failed attempt moved nothing
+    assert post(client, "transaction", bet("lost", player, "1"))["error"] is None
+    assert balance(player) == Decimal("93.00")

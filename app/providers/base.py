@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 
 from app import logs, wallet
-from app.db import UnitOfWork
+from app.db import LOST_PREPARED_STATEMENT, UnitOfWork
 from app.errors import InvalidRequest, InvalidSignature
 
 T = TypeVar("T")
@@ -96,3 +96,19 @@ def execute(money_request: wallet.Request) -> wallet.Outcome:
 
 def bind(**fields: Any) -> None:
     logs.bind(**fields)
+
+
+POOLER_HINT = (
+    "prepared statements reached another server connection: behind PgBouncer older than "
+    "1.21 in transaction mode, set DB_PREPARE_THRESHOLD=off"
+)
+
+
+def log_database_error(logger: Any, event: str, exc: Exception) -> None:
+    """Log a database failure by class and SQLSTATE; not by message, which may quote
+    parameter values. A misconfigured pooler gets a hint naming the setting."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    fields: dict[str, Any] = {"error": type(exc).__name__, "sqlstate": sqlstate}
+    if sqlstate in LOST_PREPARED_STATEMENT:
+        fields["hint"] = POOLER_HINT
+    logger.error(event, **fields)

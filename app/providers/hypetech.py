@@ -314,10 +314,10 @@ def _handle(exc: Exception) -> ResponseReturnValue:
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         return problem(400, "INVALID_REQUEST", "Invalid request", str(exc.description))
     if isinstance(exc, OperationalError | PoolTimeout):
-        log.error("database unavailable", error=type(exc).__name__)
+        base.log_database_error(log, "database unavailable", exc)
         return problem(503, "SERVICE_UNAVAILABLE", "Service unavailable", "retry later")
     if isinstance(exc, SQLAlchemyError):
-        log.error("database error", error=type(exc).__name__)
+        base.log_database_error(log, "database error", exc)
     else:
         log.exception("unexpected error")
     return problem(500, "INTERNAL_ERROR", "Internal error", "the wallet could not answer")

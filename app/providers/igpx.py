@@ -118,7 +118,7 @@ def _handle(exc: Exception) -> ResponseReturnValue:
         base.bind(outcome="INVALID_REQUEST")
         return _error("INVALID_REQUEST")
     if isinstance(exc, SQLAlchemyError):
-        log.error("database unavailable", error=type(exc).__name__)
+        base.log_database_error(log, "database unavailable", exc)
     else:
         log.exception("unexpected error")
     base.bind(outcome="INTERNAL_ERROR")

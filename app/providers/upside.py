@@ -171,7 +171,7 @@ def _handle(exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         return _failure(400, "INVALID_REQUEST", exc.description or exc.name)
     if isinstance(exc, SQLAlchemyError):
-        log.error("database unavailable", error=type(exc).__name__)
+        base.log_database_error(log, "database unavailable", exc)
         return _failure(503, "INTERNAL_ERROR", "the wallet is temporarily unavailable; retry")
     log.exception("unexpected error")
     return _failure(500, "INTERNAL_ERROR", "internal error")
