@@ -216,12 +216,13 @@ def prepared_statements_control(pooled: str, work: Path, check: Check) -> None:
     finally:
         host.stop()
     log = (work / "host0.log").read_text(errors="replace")
-    failed = log.count('"error":"ProgrammingError","event":"database unavailable"')
+    failed = log.count('"sqlstate":"26000"') + log.count('"sqlstate":"42P05"')
     check(
         result.errors > 0 and failed > 0,
         "control: prepared statements through PgBouncer 1.18 fail",
         f"{result.errors} of {result.requests} bets answered INTERNAL_ERROR, {failed} logged "
-        "as a database ProgrammingError (a statement prepared on another server connection)",
+        "with SQLSTATE 26000 or 42P05 (a statement prepared on another server connection) "
+        "and the hint to set DB_PREPARE_THRESHOLD=off",
     )
 
 
