@@ -23,7 +23,7 @@ from flask import Flask, Request, Response, g, request
 from sqlalchemy import Engine
 
 from app import callbacks, logs
-from app.db import HeldConnections, driver_cursor
+from app.db import HeldConnections, driver_cursor, sqlstate
 
 log = structlog.get_logger(__name__)
 # Sent as one simple query (no parameters): one round trip for both.
@@ -149,6 +149,7 @@ class AuditWriter:
                         "callbacks not stored in the audit trail",
                         count=len(batch),
                         error=type(exc).__name__,
+                        sqlstate=sqlstate(exc),
                     )
             for event in flushes:
                 event.set()

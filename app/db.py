@@ -270,6 +270,11 @@ def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
 LOST_PREPARED_STATEMENT = frozenset({"26000", "42P05"})
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (SQLAlchemy's or psycopg's), None for others."""
+    return getattr(getattr(exc, "orig", exc), "sqlstate", None)
+
+
 def _as_sqlalchemy_error(
     conn: Connection, driver: Any, sql: str, exc: psycopg.Error
 ) -> StatementError:

@@ -186,6 +186,23 @@ def test_failing_to_store_never_changes_the_answer(client, monkeypatch):
     assert [row["request_id"] != "" for row in stored()] == [True]
 
 
+def test_a_batch_the_database_refuses_is_logged_with_its_sqlstate(
+    client, monkeypatch, captured_logs
+):
+    import psycopg
+
+    def refused(*args, **kwargs):
+        raise psycopg.errors.DiskFull("could not extend file")
+
+    monkeypatch.setattr(callbacks, "copy_rows", refused)
+    igpx_helpers.post(client, "transaction", igpx_helpers.bet("tx-1", PlayerFactory(), "1.00"))
+    flush_audit()
+    monkeypatch.undo()
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    (warned,) = [x for x in lines if x["event"] == "callbacks not stored in the audit trail"]
+    assert (warned["sqlstate"], warned["count"]) == ("53100", 1)  # disk_full
+
+
 def test_an_oversized_body_is_noted_not_stored(client, app):
     too_big = b"{" + b" " * app.config["MAX_BODY_BYTES"] + b"}"
     client.post("/igpx/transaction", data=too_big, headers={"Content-Type": "application/json"})

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 
 from app import logs, wallet
-from app.db import LOST_PREPARED_STATEMENT, UnitOfWork
+from app.db import LOST_PREPARED_STATEMENT, UnitOfWork, sqlstate
 from app.errors import InvalidRequest, InvalidSignature
 
 T = TypeVar("T")
@@ -107,8 +107,8 @@ POOLER_HINT = (
 def log_database_error(logger: Any, event: str, exc: Exception) -> None:
     """Log a database failure by class and SQLSTATE; not by message, which may quote
     parameter values. A misconfigured pooler gets a hint naming the setting."""
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    fields: dict[str, Any] = {"error": type(exc).__name__, "sqlstate": sqlstate}
-    if sqlstate in LOST_PREPARED_STATEMENT:
+    state = sqlstate(exc)
+    fields: dict[str, Any] = {"error": type(exc).__name__, "sqlstate": state}
+    if state in LOST_PREPARED_STATEMENT:
         fields["hint"] = POOLER_HINT
     logger.error(event, **fields)
