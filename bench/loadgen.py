@@ -21,19 +21,24 @@ def threads_for(connections: int) -> int:
     return min(connections, os.cpu_count() or 1, 2)
 
 
-def ensure_wrk() -> str:
-    """wrk from PATH; installed with apt-get (we run as root) when missing."""
-    found = shutil.which("wrk")
+# Debian puts some commands (pgbouncer) in /usr/sbin, which a user's PATH may lack.
+_COMMAND_PATH = f"{os.environ.get('PATH', '')}:/usr/sbin"
+
+
+def ensure_command(name: str) -> str:
+    """``name`` from PATH (or /usr/sbin); the Debian package of that name installed with
+    apt-get (we run as root) when missing."""
+    found = shutil.which(name, path=_COMMAND_PATH)
     if found:
         return found
     if os.geteuid() != 0:
-        raise RuntimeError("wrk is missing: install the Debian package `wrk`")
-    print("wrk is missing: apt-get install -y wrk", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False)
-    if not shutil.which("wrk"):
+        raise RuntimeError(f"{name} is missing: install the Debian package `{name}`")
+    print(f"{name} is missing: apt-get install -y {name}", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", name], check=False)
+    if not shutil.which(name, path=_COMMAND_PATH):
         subprocess.run(["apt-get", "update", "-q"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
-    return str(shutil.which("wrk"))
+        subprocess.run(["apt-get", "install", "-y", "-q", name], check=True)
+    return str(shutil.which(name, path=_COMMAND_PATH))
 
 
 def find_pgbench() -> str:
@@ -94,7 +99,7 @@ def wrk(
     mode: str = "once",
 ) -> Result:
     command = [
-        ensure_wrk(),
+        ensure_command("wrk"),
         f"-t{threads_for(connections)}",
         f"-c{connections}",
         f"-d{duration}s",

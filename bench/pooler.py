@@ -63,21 +63,6 @@ SERVER_CONNECTIONS = 3  # PgBouncer's pool: fewer than the wallet's client conne
 PLAYERS = [f"p{n:06d}" for n in range(1, 1001)]
 
 
-def ensure_pgbouncer() -> str:
-    for found in (shutil.which("pgbouncer"), "/usr/sbin/pgbouncer"):
-        if found and Path(found).exists():
-            return found
-    if os.geteuid() != 0:
-        raise SystemExit("pgbouncer is missing: install the Debian package `pgbouncer`")
-    print("pgbouncer is missing: apt-get install -y pgbouncer", flush=True)
-    for command in (["apt-get", "install", "-y", "-q", "pgbouncer"], ["apt-get", "update", "-q"]):
-        subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
-        if Path("/usr/sbin/pgbouncer").exists():
-            return "/usr/sbin/pgbouncer"
-    subprocess.run(["apt-get", "install", "-y", "-q", "pgbouncer"], check=True)
-    return "/usr/sbin/pgbouncer"
-
-
 @contextmanager
 def pgbouncer(direct_url: str, work: Path) -> Iterator[str]:
     """PgBouncer in transaction mode in front of ``direct_url``; yields its URL."""
@@ -97,7 +82,7 @@ def pgbouncer(direct_url: str, work: Path) -> Iterator[str]:
         "max_client_conn = 500\nignore_startup_parameters = options\n"
     )
     work.chmod(0o755)
-    command = [ensure_pgbouncer(), *_run_as(str(server.get("host", ""))), str(ini)]
+    command = [loadgen.ensure_command("pgbouncer"), *_run_as(str(server.get("host", ""))), str(ini)]
     log = (work / "pgbouncer.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -144,15 +129,15 @@ class Check:
 
 def session_state(pooled: str, check: Check) -> None:
     with psycopg.connect(pooled, autocommit=True, prepare_threshold=None) as conn:
-        seen = {name: _scalar(conn, f"SHOW {name}") for name in TIMEOUTS}
-        backends = {_scalar(conn, "SELECT pg_backend_pid()") for _ in range(20)}
+        seen = {name: servers.scalar(conn, f"SHOW {name}") for name in TIMEOUTS}
+        backends = {servers.scalar(conn, "SELECT pg_backend_pid()") for _ in range(20)}
         # Two other clients hold server connections in open transactions, so ours must
         # take another of the pool's three.
         others = [psycopg.connect(pooled, prepare_threshold=None) for _ in range(2)]
         try:
             for other in others:
                 other.execute("SELECT 1")
-            backends |= {_scalar(conn, "SELECT pg_backend_pid()") for _ in range(20)}
+            backends |= {servers.scalar(conn, "SELECT pg_backend_pid()") for _ in range(20)}
         finally:
             for other in others:
                 other.close()
@@ -162,11 +147,6 @@ def session_state(pooled: str, check: Check) -> None:
         "one client's transactions move between server connections",
         f"{len(backends)} server backends answered one client connection",
     )
-
-
-def _scalar(conn: psycopg.Connection, sql: str) -> object:
-    row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
-    return None if row is None else row[0]
 
 
 def bets(work: Path, name: str, threads: int, per_thread: int) -> Path:
@@ -251,10 +231,10 @@ def same_bets_on_both_hosts(
     files = bets(work, "both", 2, 1500)
     first, second = wrk_each(running, [files, files], 8, 4)
     with psycopg.connect(pooled, prepare_threshold=None) as conn:
-        applied = _scalar(
+        applied = servers.scalar(
             conn, "SELECT count(*) FROM provider_transactions WHERE external_id LIKE 'both-%'"
         )
-        debited = _scalar(
+        debited = servers.scalar(
             conn,
             "SELECT coalesce(sum(balance_before - balance_after), 0) FROM provider_transactions "
             "WHERE external_id LIKE 'both-%'",
@@ -328,15 +308,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _wallet(pooled: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The ``wallet`` CLI through PgBouncer, as an operator would run it there."""
-    env = {**os.environ, **SECRETS, "DATABASE_URL": pooled, "DB_PREPARE_THRESHOLD": "off"}
-    env["LOG_LEVEL"] = "WARNING"
-    return subprocess.run(
-        [str(servers.BIN / "wallet"), *args],
-        cwd=servers.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    return servers.run_wallet(pooled, *args, **SECRETS, DB_PREPARE_THRESHOLD="off")
 
 
 if __name__ == "__main__":

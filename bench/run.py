@@ -89,7 +89,9 @@ class Run:
             ).fetchone()
             assert row is not None
             self.house_id = int(row[0])
-            self.superuser = _scalar(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = user")
+            self.superuser = servers.scalar(
+                conn, "SELECT rolsuper FROM pg_roles WHERE rolname = user"
+            )
             self.bench.setup.update(_server_facts(conn))
         postmaster = servers.postmaster_pid(self.url)
         self.postgres = lambda: [postmaster, *procstat.children(postmaster)]
@@ -166,7 +168,7 @@ class Run:
 
     def applied(self, prefix: str) -> int:
         with psycopg.connect(self.url) as conn:
-            found = _scalar(
+            found = servers.scalar(
                 conn,
                 "SELECT count(*) FROM provider_transactions "
                 "WHERE provider = 'igpx' AND external_id LIKE %s AND status = 'applied'",
@@ -279,7 +281,7 @@ class Run:
     def free_connections(self) -> int:
         """Connections left on the server (other sessions may be using it too)."""
         with psycopg.connect(self.url) as conn:
-            free = _scalar(
+            free = servers.scalar(
                 conn,
                 "SELECT current_setting('max_connections')::int"
                 " - current_setting('superuser_reserved_connections')::int"
@@ -351,11 +353,6 @@ class Run:
             print(f"wrote {self.args.output}")
 
 
-def _scalar(conn: psycopg.Connection, sql: str, params: tuple = ()) -> object:
-    row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
-    return None if row is None else row[0]
-
-
 def _print_result(scenario: str, r: loadgen.Result) -> None:
     cpu = r.cpu.text() if r.cpu else ""
     flag = " EXHAUSTED" if r.exhausted else ""
@@ -368,9 +365,9 @@ def _print_result(scenario: str, r: loadgen.Result) -> None:
 
 def _server_facts(conn: psycopg.Connection) -> dict[str, str]:
     def show(name: str) -> str:
-        return str(_scalar(conn, f"SHOW {name}"))
+        return str(servers.scalar(conn, f"SHOW {name}"))
 
-    version = str(_scalar(conn, "SELECT version()")).split(" on ")[0]
+    version = str(servers.scalar(conn, "SELECT version()")).split(" on ")[0]
     settings = ", ".join(
         f"{n}={show(n)}"
         for n in ("synchronous_commit", "fsync", "shared_buffers", "max_connections")

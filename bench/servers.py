@@ -37,6 +37,12 @@ def fresh_database(admin: str, name: str = BENCH_DB) -> str:
     return embedded.with_database(admin, name)
 
 
+def scalar(conn: psycopg.Connection, sql: str, params: tuple | None = None) -> object:
+    """The first column of the first row (``params`` None: ``%`` in ``sql`` is literal)."""
+    row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+    return None if row is None else row[0]
+
+
 def postmaster_pid(url: str) -> int:
     """The server's postmaster: the parent of our own backend."""
     with psycopg.connect(url) as conn:  # read while the backend lives
@@ -48,12 +54,17 @@ def postmaster_pid(url: str) -> int:
     return found
 
 
+def run_wallet(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``wallet`` CLI against ``url`` with ``env`` set, whatever it exits with."""
+    full_env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", **env}
+    return subprocess.run(
+        [str(BIN / "wallet"), *args], cwd=ROOT, env=full_env, capture_output=True, text=True
+    )
+
+
 def wallet(url: str, *args: str) -> str:
     """Run the ``wallet`` CLI against ``url``; return its stdout."""
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-    done = subprocess.run(
-        [str(BIN / "wallet"), *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    done = run_wallet(url, *args)
     if done.returncode != 0:
         raise RuntimeError(f"wallet {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
     return done.stdout
