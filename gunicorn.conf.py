@@ -60,7 +60,10 @@ errorlog = "-"
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
+    from app.worker import forget_worker
+
     multiprocess.mark_process_dead(worker.pid)
+    forget_worker(worker)
 
 
 def worker_exit(server, worker):

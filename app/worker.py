@@ -15,6 +15,15 @@ so accepting is done by a free thread too. The main thread only keeps the worker
 for the arbiter, closes kept-alive connections that stay idle past ``keepalive``, and
 stops the worker.
 
+Connections are spread over the workers. All workers wait on the same listening socket,
+and the one awake first accepts: under a burst of new connections one worker could take
+most of them, and its clients then queue behind its threads while the others idle
+(docs/performance.md, "Sixth round"). So each worker publishes how many connections it
+holds, in a table the arbiter maps before forking, and a worker holding more than
+another leaves a new connection to the others for a moment (``_DEFER_S``). It never
+does so twice in a row: if nobody took the connection, it takes it, so the table only
+steers and a wrong or stale count can delay an accept by ``_DEFER_S``, never refuse it.
+
 Requests are parsed and answered by ``gthread``'s own code (``ThreadWorker.handle``): the
 HTTP parsing, keep-alive rules, error pages and access log are gunicorn's.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import errno
+import mmap
 import os
 import select
 import socket
@@ -39,6 +49,46 @@ _ARMED = select.EPOLLIN | select.EPOLLONESHOT
 _TICK_S = 0.5
 # A stopping worker keeps serving requests already on their way for this long.
 _STOP_LINGER_S = 2.0
+# How long a worker holding more connections than another leaves a new one to the others.
+_DEFER_S = 0.002
+
+
+class _ConnectionCounts:
+    """Each worker's open connections, in memory shared by the arbiter and its workers.
+
+    Mapped when this module is imported, which gunicorn does in the arbiter before any
+    fork. A worker writes only its own slot (its age, modulo the table's size, so no
+    claim is needed); the arbiter clears a slot when its worker exits (``forget``).
+    Reads are not locked: a count a moment old only steers one accept.
+    """
+
+    SLOTS = 256
+
+    def __init__(self) -> None:
+        self._map = mmap.mmap(-1, self.SLOTS * 4)  # anonymous and shared: survives fork
+        self._counts = memoryview(self._map).cast("i")
+
+    def slot(self, age: int) -> int:
+        return age % self.SLOTS
+
+    def set(self, slot: int, count: int) -> None:
+        self._counts[slot] = count + 1  # 0 means "no worker here"
+
+    def forget(self, slot: int) -> None:
+        self._counts[slot] = 0
+
+    def fewest_elsewhere(self, slot: int) -> int | None:
+        """The smallest count among the other workers (None when there are none)."""
+        others = [c for i, c in enumerate(self._counts) if c and i != slot]
+        return min(others) - 1 if others else None
+
+
+COUNTS = _ConnectionCounts()
+
+
+def forget_worker(worker: base.Worker) -> None:
+    """For the arbiter's ``child_exit`` hook: the worker's connections are gone."""
+    COUNTS.forget(COUNTS.slot(worker.age))
 
 
 class _HttpDate:
@@ -69,6 +119,9 @@ class WalletWorker(ThreadWorker):
         self.accepting = False
         self.accepting_paused = False  # at worker_connections: accept again on a close
         self.stopped = False  # the serving threads' signal to return
+        self.slot = COUNTS.slot(self.age)
+        self.deferred = False  # the last connection offered was left to the others
+        self.rearm_at: float | None = None  # when the main thread arms the listeners again
         util.http_date = _HttpDate()  # gunicorn.http.wsgi.Response reads it from the module
         # base.Worker, not ThreadWorker: no thread pool, no poller, no pipe of callbacks.
         base.Worker.init_process(self)
@@ -80,6 +133,7 @@ class WalletWorker(ThreadWorker):
         base.Worker.handle_quit(self, sig, frame)
 
     def run(self) -> None:
+        COUNTS.set(self.slot, 0)  # serving from now on: the others may leave connections here
         for listener in self.sockets:
             listener.setblocking(False)
         self._set_accepting(True)
@@ -92,7 +146,7 @@ class WalletWorker(ThreadWorker):
 
         while self.alive:
             self.notify()
-            self._sleep(_TICK_S)
+            self._sleep(self._until_rearm())
             if not self.is_parent_alive():
                 self.alive = False
             self._close_idle(time.monotonic())
@@ -102,6 +156,7 @@ class WalletWorker(ThreadWorker):
         # answered with "Connection: close" by gthread's handler), close the idle
         # connections, then go.
         with self.lock:
+            COUNTS.forget(self.slot)  # the others need not leave connections to this one
             self._set_accepting(False)
             for listener in self.sockets:
                 listener.close()
@@ -124,6 +179,35 @@ class WalletWorker(ThreadWorker):
                 conn.close()
             self.conns.clear()
         self.epoll.close()
+
+    def _until_rearm(self) -> float:
+        """Seconds to sleep: a tick, or until a deferred accept is due."""
+        with self.lock:
+            if self.rearm_at is None:
+                return _TICK_S
+            wait = self.rearm_at - time.monotonic()
+            if wait > 0:
+                return min(wait, _TICK_S)
+            self.rearm_at = None
+            if self.accepting and not self.accepting_paused:
+                for fd in self.listeners:
+                    self.epoll.modify(fd, _ARMED)
+        return _TICK_S
+
+    def _defer(self) -> bool:
+        """Leave the new connection to a worker holding fewer (not twice in a row)."""
+        if self.deferred:
+            self.deferred = False
+            return False
+        fewest = COUNTS.fewest_elsewhere(self.slot)
+        if fewest is None or len(self.conns) <= fewest:
+            return False
+        with self.lock:
+            self.deferred = True
+            self.rearm_at = time.monotonic() + _DEFER_S
+        with contextlib.suppress(OSError):  # a full pipe is awake already
+            os.write(self.PIPE[1], b".")  # wake the main thread: it arms the listener again
+        return True
 
     def _sleep(self, seconds: float) -> None:
         """Sleep, waking early for a signal (base.Worker's wake-up pipe)."""
@@ -181,6 +265,8 @@ class WalletWorker(ThreadWorker):
                     self._drop(fd, conn)
 
     def _accept(self, listener: socket.socket) -> None:
+        if self._defer():
+            return
         try:
             client, address = listener.accept()
         except OSError as exc:
@@ -205,6 +291,7 @@ class WalletWorker(ThreadWorker):
             self.idle[fd] = conn
             if new:
                 self.conns[fd] = conn
+                COUNTS.set(self.slot, len(self.conns))
                 self.epoll.register(fd, _ARMED)
             else:
                 self.epoll.modify(fd, _ARMED)
@@ -225,6 +312,8 @@ class WalletWorker(ThreadWorker):
         """Forget and close a connection (``fd`` as accepted: the socket may be closed)."""
         with self.lock:
             if self.conns.pop(fd, None) is not None:
+                if self.accepting:  # a stopping worker's slot is cleared
+                    COUNTS.set(self.slot, len(self.conns))
                 with contextlib.suppress(OSError, ValueError):
                     self.epoll.unregister(fd)
             if self.accepting_paused and self.accepting:

@@ -7,10 +7,13 @@ test's to decide.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import os
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +159,78 @@ def test_sigterm_answers_a_request_on_a_kept_connection_then_exits(env):
         assert idle.closed_by_server()
         client.close()
         idle.close()
+
+
+def connections_per_worker(master_pid: int, port: int) -> list[int]:
+    """How many established connections to ``port`` each worker holds, from /proc."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                established.add(fields[9])  # the socket's inode
+    counts = []
+    for pid in worker_pids(master_pid):
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+        counts.append(len(inodes & established))
+    return sorted(counts, reverse=True)
+
+
+def serve_each(clients: list[Client]) -> None:
+    for client in clients:
+        client.send(request_bytes())
+    assert [client.response()[0] for client in clients] == [200] * len(clients)
+
+
+def test_a_burst_of_new_connections_is_spread_over_the_workers(env):
+    """All workers wait on one listening socket; the first awake would take most of a
+    burst, and its clients would queue while the other workers idle."""
+    with start_gunicorn(env, workers=3, threads=THREADS) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        deadline = time.monotonic() + 20
+        placement: list[int] = []
+        while placement != [1, 1, 1]:  # until every worker has loaded the app and serves
+            assert time.monotonic() < deadline, placement
+            clients = [Client(server.url) for _ in range(3)]
+            serve_each(clients)
+            placement = connections_per_worker(server.process.pid, port)
+            for client in clients:
+                client.close()
+            time.sleep(0.1)
+        for _ in range(3):
+            clients = [Client(server.url) for _ in range(15)]
+            serve_each(clients)
+            placement = connections_per_worker(server.process.pid, port)
+            assert sum(placement) == 15
+            assert placement[0] - placement[-1] <= 2, placement
+            for client in clients:
+                client.close()
+            time.sleep(0.2)
+
+
+def test_a_worker_takes_a_connection_the_others_leave_waiting(env):
+    """A stopped worker's count says it holds nothing, so the running one leaves each new
+    connection to it for a moment; then it takes the connection itself."""
+    with start_gunicorn(env, workers=2, threads=THREADS) as server:
+        stopped, _ = worker_pids(server.process.pid)
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            clients = []
+            for _ in range(8):  # one at a time: each must be accepted by the running worker
+                clients.append(Client(server.url))
+                serve_each(clients[-1:])
+            assert time.monotonic() - started < 3
+            port = int(server.url.rsplit(":", 1)[1])
+            assert connections_per_worker(server.process.pid, port) == [8, 0]
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stopped, signal.SIGCONT)
+        for client in clients:
+            client.close()
