@@ -19,10 +19,13 @@ Connections are spread over the workers. All workers wait on the same listening 
 and the one awake first accepts: under a burst of new connections one worker could take
 most of them, and its clients then queue behind its threads while the others idle
 (docs/performance.md, "Sixth round"). So each worker publishes how many connections it
-holds, in a table the arbiter maps before forking, and a worker holding more than
-another leaves a new connection to the others for a moment (``_DEFER_S``). It never
-does so twice in a row: if nobody took the connection, it takes it, so the table only
-steers and a wrong or stale count can delay an accept by ``_DEFER_S``, never refuse it.
+holds and how many of its threads are free, in a table the arbiter maps before forking,
+and a worker holding two or more above another that has a free thread leaves a new
+connection to that one for a moment (``_DEFER_S``). It never does so twice in a row: if nobody took
+the connection, it takes it, so the table only steers and a wrong or stale count can
+delay an accept by ``_DEFER_S``, never refuse it. (Without the free-thread condition,
+clients that open a connection per request were deferred to workers too busy to take
+them: half the requests per second.)
 
 Requests are parsed and answered by ``gthread``'s own code (``ThreadWorker.handle``): the
 HTTP parsing, keep-alive rules, error pages and access log are gunicorn's.
@@ -54,7 +57,8 @@ _DEFER_S = 0.002
 
 
 class _ConnectionCounts:
-    """Each worker's open connections, in memory shared by the arbiter and its workers.
+    """Each worker's open connections and free threads, in memory shared by the arbiter
+    and its workers.
 
     Mapped when this module is imported, which gunicorn does in the arbiter before any
     fork. A worker writes only its own slot (its age, modulo the table's size, so no
@@ -62,25 +66,29 @@ class _ConnectionCounts:
     Reads are not locked: a count a moment old only steers one accept.
     """
 
-    SLOTS = 256
+    SLOTS = 64  # a slot is shared only by workers started 64 restarts apart
 
     def __init__(self) -> None:
-        self._map = mmap.mmap(-1, self.SLOTS * 4)  # anonymous and shared: survives fork
-        self._counts = memoryview(self._map).cast("i")
+        self._map = mmap.mmap(-1, self.SLOTS * 8)  # anonymous and shared: survives fork
+        table = memoryview(self._map).cast("i")
+        self._conns = table[: self.SLOTS]  # connections + 1; 0 means "no worker here"
+        self._free = table[self.SLOTS :]
 
     def slot(self, age: int) -> int:
         return age % self.SLOTS
 
-    def set(self, slot: int, count: int) -> None:
-        self._counts[slot] = count + 1  # 0 means "no worker here"
+    def set(self, slot: int, conns: int, free_threads: int) -> None:
+        self._free[slot] = free_threads
+        self._conns[slot] = conns + 1
 
     def forget(self, slot: int) -> None:
-        self._counts[slot] = 0
+        self._conns[slot] = 0
 
-    def fewest_elsewhere(self, slot: int) -> int | None:
-        """The smallest count among the other workers (None when there are none)."""
-        others = [c for i, c in enumerate(self._counts) if c and i != slot]
-        return min(others) - 1 if others else None
+    def fewer_with_a_free_thread(self, slot: int, conns: int) -> bool:
+        """Whether another worker holds at least two fewer than ``conns`` (one fewer is
+        as even as it gets) and has a thread free."""
+        counts, free = self._conns.tolist(), self._free.tolist()
+        return any(0 < other < conns and free[i] > 0 for i, other in enumerate(counts) if i != slot)
 
 
 COUNTS = _ConnectionCounts()
@@ -120,6 +128,8 @@ class WalletWorker(ThreadWorker):
         self.accepting_paused = False  # at worker_connections: accept again on a close
         self.stopped = False  # the serving threads' signal to return
         self.slot = COUNTS.slot(self.age)
+        self.busy = 0  # threads serving a request
+        self.thread_count = self.cfg.threads  # read once: gunicorn's settings are looked up slowly
         self.deferred = False  # the last connection offered was left to the others
         self.rearm_at: float | None = None  # when the main thread arms the listeners again
         util.http_date = _HttpDate()  # gunicorn.http.wsgi.Response reads it from the module
@@ -133,7 +143,7 @@ class WalletWorker(ThreadWorker):
         base.Worker.handle_quit(self, sig, frame)
 
     def run(self) -> None:
-        COUNTS.set(self.slot, 0)  # serving from now on: the others may leave connections here
+        self._publish()  # serving from now on: the others may leave connections here
         for listener in self.sockets:
             listener.setblocking(False)
         self._set_accepting(True)
@@ -199,8 +209,7 @@ class WalletWorker(ThreadWorker):
         if self.deferred:
             self.deferred = False
             return False
-        fewest = COUNTS.fewest_elsewhere(self.slot)
-        if fewest is None or len(self.conns) <= fewest:
+        if not COUNTS.fewer_with_a_free_thread(self.slot, len(self.conns)):
             return False
         with self.lock:
             self.deferred = True
@@ -208,6 +217,10 @@ class WalletWorker(ThreadWorker):
         with contextlib.suppress(OSError):  # a full pipe is awake already
             os.write(self.PIPE[1], b".")  # wake the main thread: it arms the listener again
         return True
+
+    def _publish(self) -> None:
+        """Write this worker's counts into the shared table (with the lock held)."""
+        COUNTS.set(self.slot, len(self.conns), self.thread_count - self.busy)
 
     def _sleep(self, seconds: float) -> None:
         """Sleep, waking early for a signal (base.Worker's wake-up pipe)."""
@@ -256,13 +269,22 @@ class WalletWorker(ThreadWorker):
                     continue
                 with self.lock:
                     conn = self.idle.pop(fd, None)
-                if conn is None:
-                    continue
+                    if conn is None:
+                        continue
+                    self._set_busy(+1)
                 try:
                     self._serve_connection(fd, conn)
                 except Exception:  # a thread that died would leave the worker short of one
                     self.log.exception("error serving a connection")
                     self._drop(fd, conn)
+                finally:
+                    with self.lock:
+                        self._set_busy(-1)
+
+    def _set_busy(self, change: int) -> None:
+        self.busy += change
+        if self.accepting:  # a stopping worker's slot is cleared
+            self._publish()
 
     def _accept(self, listener: socket.socket) -> None:
         if self._defer():
@@ -291,7 +313,7 @@ class WalletWorker(ThreadWorker):
             self.idle[fd] = conn
             if new:
                 self.conns[fd] = conn
-                COUNTS.set(self.slot, len(self.conns))
+                self._publish()
                 self.epoll.register(fd, _ARMED)
             else:
                 self.epoll.modify(fd, _ARMED)
@@ -313,7 +335,7 @@ class WalletWorker(ThreadWorker):
         with self.lock:
             if self.conns.pop(fd, None) is not None:
                 if self.accepting:  # a stopping worker's slot is cleared
-                    COUNTS.set(self.slot, len(self.conns))
+                    self._publish()
                 with contextlib.suppress(OSError, ValueError):
                     self.epoll.unregister(fd)
             if self.accepting_paused and self.accepting:
