@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from app.worker import _HttpDate
+from app.worker import _ConnectionCounts, _HttpDate
 from tests.live import start_gunicorn, worker_pids
 
 pytestmark = pytest.mark.slow
@@ -234,3 +234,22 @@ def test_a_worker_takes_a_connection_the_others_leave_waiting(env):
                 os.kill(stopped, signal.SIGCONT)
         for client in clients:
             client.close()
+
+
+@pytest.mark.parametrize(
+    ("other_conns", "other_free", "expected"),
+    [
+        (3, 1, True),  # two fewer, a thread free: leave the connection to it
+        (3, 0, False),  # two fewer, every thread busy: it could not take it
+        (4, 2, False),  # one fewer is as even as it gets
+        (6, 2, False),
+    ],
+)
+def test_a_connection_is_left_only_to_a_worker_that_can_take_it(other_conns, other_free, expected):
+    counts = _ConnectionCounts()
+    mine, other, gone = counts.slot(1), counts.slot(2), counts.slot(3)
+    counts.set(mine, 5, 0)
+    counts.set(other, other_conns, other_free)
+    counts.set(gone, 0, 2)
+    counts.forget(gone)  # its worker exited: its counts no longer steer
+    assert counts.fewer_with_a_free_thread(mine, 5) is expected
