@@ -208,7 +208,9 @@ def test_a_burst_of_new_connections_is_spread_over_the_workers(env):
             serve_each(clients)
             placement = connections_per_worker(server.process.pid, port)
             assert sum(placement) == 15
-            assert placement[0] - placement[-1] <= 2, placement
+            # Even is 5/5/5; a worker takes a connection itself if no one did within
+            # 2 ms, so a slow CI machine may leave one more here (the old worker: 9/5/1).
+            assert placement[0] - placement[-1] <= 3, placement
             for client in clients:
                 client.close()
             time.sleep(0.2)
