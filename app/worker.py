@@ -21,9 +21,9 @@ most of them, and its clients then queue behind its threads while the others idl
 (docs/performance.md, "Sixth round"). So each worker publishes how many connections it
 holds and how many of its threads are free, in a table the arbiter maps before forking,
 and a worker holding two or more above another that has a free thread leaves a new
-connection to that one for a moment (``_DEFER_S``). It never does so twice in a row: if nobody took
-the connection, it takes it, so the table only steers and a wrong or stale count can
-delay an accept by ``_DEFER_S``, never refuse it. (Without the free-thread condition,
+connection to that one for a moment (``_DEFER_S``). It never does so twice in a row: if
+nobody took the connection, it takes it, so the table only steers and a wrong or stale
+count can delay an accept by ``_DEFER_S``, never refuse it. (Without the free-thread condition,
 clients that open a connection per request were deferred to workers too busy to take
 them: half the requests per second.)
 
@@ -52,7 +52,7 @@ _ARMED = select.EPOLLIN | select.EPOLLONESHOT
 _TICK_S = 0.5
 # A stopping worker keeps serving requests already on their way for this long.
 _STOP_LINGER_S = 2.0
-# How long a worker holding more connections than another leaves a new one to the others.
+# How long a worker leaves a new connection to a less loaded one before taking it itself.
 _DEFER_S = 0.002
 
 
@@ -143,10 +143,10 @@ class WalletWorker(ThreadWorker):
         base.Worker.handle_quit(self, sig, frame)
 
     def run(self) -> None:
-        self._publish()  # serving from now on: the others may leave connections here
         for listener in self.sockets:
             listener.setblocking(False)
         self._set_accepting(True)
+        self._publish()  # serving from now on: the others may leave connections here
         threads = [
             threading.Thread(target=self._serve, name=f"wallet-http-{n}", daemon=True)
             for n in range(self.cfg.threads)
@@ -205,7 +205,7 @@ class WalletWorker(ThreadWorker):
         return _TICK_S
 
     def _defer(self) -> bool:
-        """Leave the new connection to a worker holding fewer (not twice in a row)."""
+        """Leave the new connection to a less loaded worker (not twice in a row)."""
         if self.deferred:
             self.deferred = False
             return False
@@ -219,8 +219,10 @@ class WalletWorker(ThreadWorker):
         return True
 
     def _publish(self) -> None:
-        """Write this worker's counts into the shared table (with the lock held)."""
-        COUNTS.set(self.slot, len(self.conns), self.thread_count - self.busy)
+        """Write this worker's counts into the shared table (with the lock held); a
+        stopping worker's slot stays cleared."""
+        if self.accepting:
+            COUNTS.set(self.slot, len(self.conns), self.thread_count - self.busy)
 
     def _sleep(self, seconds: float) -> None:
         """Sleep, waking early for a signal (base.Worker's wake-up pipe)."""
@@ -283,8 +285,7 @@ class WalletWorker(ThreadWorker):
 
     def _set_busy(self, change: int) -> None:
         self.busy += change
-        if self.accepting:  # a stopping worker's slot is cleared
-            self._publish()
+        self._publish()
 
     def _accept(self, listener: socket.socket) -> None:
         if self._defer():
@@ -334,8 +335,7 @@ class WalletWorker(ThreadWorker):
         """Forget and close a connection (``fd`` as accepted: the socket may be closed)."""
         with self.lock:
             if self.conns.pop(fd, None) is not None:
-                if self.accepting:  # a stopping worker's slot is cleared
-                    self._publish()
+                self._publish()
                 with contextlib.suppress(OSError, ValueError):
                     self.epoll.unregister(fd)
             if self.accepting_paused and self.accepting:
