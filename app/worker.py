@@ -21,11 +21,11 @@ most of them, and its clients then queue behind its threads while the others idl
 (docs/performance.md, "Sixth round"). So each worker publishes how many connections it
 holds and how many of its threads are free, in a table the arbiter maps before forking,
 and a worker holding two or more above another that has a free thread leaves a new
-connection to that one for a moment (``_DEFER_S``). It never does so twice in a row: if
-nobody took the connection, it takes it, so the table only steers and a wrong or stale
-count can delay an accept by ``_DEFER_S``, never refuse it. (Without the free-thread condition,
-clients that open a connection per request were deferred to workers too busy to take
-them: half the requests per second.)
+connection to that one for a moment (``_DEFER_S``), again while that still holds, but at
+most ``_MAX_DEFERRALS`` times in a row: then it takes the connection itself. So the table
+only steers, and a wrong or stale count can delay an accept by 20 ms, never refuse it.
+(Without the free-thread condition, clients that open a connection per request were
+deferred to workers too busy to take them: half the requests per second.)
 
 Requests are parsed and answered by ``gthread``'s own code (``ThreadWorker.handle``): the
 HTTP parsing, keep-alive rules, error pages and access log are gunicorn's.
@@ -54,6 +54,8 @@ _TICK_S = 0.5
 _STOP_LINGER_S = 2.0
 # How long a worker leaves a new connection to a less loaded one before taking it itself.
 _DEFER_S = 0.002
+# After this many deferrals in a row (20 ms) a worker accepts whatever the table says.
+_MAX_DEFERRALS = 10
 
 
 class _ConnectionCounts:
@@ -130,7 +132,7 @@ class WalletWorker(ThreadWorker):
         self.slot = COUNTS.slot(self.age)
         self.busy = 0  # threads serving a request
         self.thread_count = self.cfg.threads  # read once: gunicorn's settings are looked up slowly
-        self.deferred = False  # the last connection offered was left to the others
+        self.deferrals = 0  # connections offered in a row and left to the others
         self.rearm_at: float | None = None  # when the main thread arms the listeners again
         util.http_date = _HttpDate()  # gunicorn.http.wsgi.Response reads it from the module
         # base.Worker, not ThreadWorker: no thread pool, no poller, no pipe of callbacks.
@@ -205,14 +207,14 @@ class WalletWorker(ThreadWorker):
         return _TICK_S
 
     def _defer(self) -> bool:
-        """Leave the new connection to a less loaded worker (not twice in a row)."""
-        if self.deferred:
-            self.deferred = False
-            return False
-        if not COUNTS.fewer_with_a_free_thread(self.slot, len(self.conns)):
+        """Leave the new connection to a less loaded worker (``_MAX_DEFERRALS`` at most)."""
+        if self.deferrals >= _MAX_DEFERRALS or not COUNTS.fewer_with_a_free_thread(
+            self.slot, len(self.conns)
+        ):
+            self.deferrals = 0
             return False
         with self.lock:
-            self.deferred = True
+            self.deferrals += 1
             self.rearm_at = time.monotonic() + _DEFER_S
         with contextlib.suppress(OSError):  # a full pipe is awake already
             os.write(self.PIPE[1], b".")  # wake the main thread: it arms the listener again
