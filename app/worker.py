@@ -90,6 +90,7 @@ class _ConnectionCounts:
         """Whether another worker holds at least two fewer than ``conns`` (one fewer is
         as even as it gets) and has a thread free."""
         counts, free = self._conns.tolist(), self._free.tolist()
+        # Slots hold connections + 1, so ``other < conns`` is "two or more fewer".
         return any(0 < other < conns and free[i] > 0 for i, other in enumerate(counts) if i != slot)
 
 
