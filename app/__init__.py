@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import budget, logs, metrics
 from app.config import load_config
-from app.db import HeldConnections, make_engine, resolve_database_url
+from app.db import Database, HeldConnections, make_engine, resolve_database_url
 from app.json_answers import OrjsonProvider
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -38,6 +38,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         prepare_threshold=settings["DB_PREPARE_THRESHOLD"],
     )
     app.extensions["wallet.held"] = HeldConnections()
+    app.extensions["wallet.db"] = Database(
+        app.extensions["wallet.engine"], app.extensions["wallet.held"]
+    )
     _register_blueprints(app)
     _register_request_log(app)
     _register_error_handlers(app)

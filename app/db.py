@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from app import budget, embedded
+
+T = TypeVar("T")
 
 
 def resolve_database_url(configured: str | None) -> str:
@@ -220,6 +222,24 @@ class UnitOfWork:
             self.conn.rollback()
         finally:
             self.conn.close()
+
+
+class Database:
+    """What a unit of work needs: the engine, and the threads' kept connections."""
+
+    def __init__(self, engine: Engine, held: HeldConnections | None = None) -> None:
+        self.engine = engine
+        self.held = held
+
+    def unit_of_work(self, *, single_statement: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, single_statement=single_statement, held=self.held)
+
+    def run(self, work: Callable[..., T], *args: Any, single_statement: bool = False) -> T:
+        """``work(conn, *args)`` in one unit of work, committed when it returns."""
+        with self.unit_of_work(single_statement=single_statement) as uow:
+            result = work(uow.conn, *args)
+            uow.commit()
+        return result
 
 
 def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:

@@ -7,8 +7,9 @@ Design overview
   constraint trigger checked at commit, and refuses postings of amount zero and
   any update or delete of ledger rows: a correction is a new transaction.
 * A **player account** (player, currency) caches its balance on its row. The
-  cached balance changes only in the same database transaction as its postings,
-  while the caller holds the row lock (``lock_player_account``).
+  cached balance moves only with its postings, in the same statement
+  (``ledger_post`` in ``app/core/sql/``, the one writer of journal rows), under the
+  account's row lock.
 * A **system account** (house per provider and currency, cashier, game pool) has
   no cached balance: it is the sum of its postings. No bet locks a system row, so
   bets on different players never wait for each other.
@@ -93,12 +94,9 @@ def system_account(conn: Connection, name: str, currency: str) -> int:
 def post(
     conn: Connection, kind: str, legs: Sequence[Leg], provider_transaction_id: int | None
 ) -> int:
-    """Insert one journal transaction with its postings (one statement); return its id.
-
-    The database checks the balance at commit. Only for legs on system accounts: a
-    player's cached balance must move in the same transaction, under its row lock
-    (``wallet`` does both in one statement).
-    """
+    """Post one journal transaction with its legs (``ledger_post``, the one writer of
+    journal rows); a leg on a player account moves its cached balance too. Return the
+    journal transaction's id. The database checks the balance at commit."""
     params = {
         "kind": kind,
         "ptx": provider_transaction_id,
@@ -106,19 +104,12 @@ def post(
         "currencies": [leg.currency for leg in legs],
         "amounts": [leg.amount for leg in legs],
     }
-    journal_id = conn.execute(_POST, params).scalar()
-    assert journal_id is not None, "a journal transaction needs at least one leg"
-    return int(journal_id)
+    return int(conn.execute(_POST, params).scalar_one())
 
 
 _POST = text(
-    "WITH j AS (INSERT INTO journal_transactions (kind, provider_transaction_id) "
-    "VALUES (:kind, :ptx) RETURNING id) "
-    "INSERT INTO postings (journal_id, account_id, currency, amount) "
-    "SELECT j.id, leg.account_id, leg.currency, leg.amount FROM j, "
-    "unnest(CAST(:account_ids AS bigint[]), CAST(:currencies AS text[]), "
-    "CAST(:amounts AS numeric[])) AS leg(account_id, currency, amount) "
-    "RETURNING journal_id"
+    "SELECT ledger_post(:kind, :ptx, CAST(:account_ids AS bigint[]), "
+    "CAST(:currencies AS text[]), CAST(:amounts AS numeric[]))"
 )
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select, text
 
-from app import ledger, money
+from app import money
 from app.errors import InvalidRequest, PlayerAlreadyExists, UnknownPlayer, WalletError
 from app.models import players
-from app.wallet import CASHIER, Kind
+from app.wallet import CASHIER
 
 IMPORT_PROVIDER = "import"
 
@@ -99,7 +99,8 @@ def _validated(reader: Iterable[dict[str, str]]) -> Iterator[ImportRow]:
 
 def import_batch(conn: Connection, rows: Sequence[ImportRow]) -> int:
     """Create players and wallets, and deposit each opening balance once; return how many
-    opening deposits were new. Set-based, so thousands of rows take one round trip each step.
+    opening deposits were new. Three statements a batch, so thousands of rows take three
+    round trips.
     Re-running the same file changes nothing: each deposit is keyed by player and currency.
     """
     ids = [r.player_id for r in rows]
@@ -119,68 +120,28 @@ def import_batch(conn: Connection, rows: Sequence[ImportRow]) -> int:
         {"ids": ids, "currencies": currencies},
     )
     new = conn.execute(
-        text(_NEW_DEPOSITS),
+        text(_DEPOSITS),
         {
             "ids": ids,
             "currencies": currencies,
             "amounts": [r.balance for r in rows],
             "refs": [r.reference for r in rows],
             "provider": IMPORT_PROVIDER,
+            "cashier": CASHIER,
         },
-    ).all()
-    moving = [row for row in new if row.amount > 0]
-    for currency in {row.currency for row in moving}:
-        cashier = ledger.system_account(conn, CASHIER, currency)
-        batch = [row for row in moving if row.currency == currency]
-        conn.execute(
-            text(_POST_DEPOSITS),
-            {
-                "ptx": [row.id for row in batch],
-                "accounts": [row.account_id for row in batch],
-                "amounts": [row.amount for row in batch],
-                "cashier": cashier,
-                "currency": currency,
-                "kind": Kind.DEPOSIT,
-            },
-        )
-    return len(new)
+    ).scalar_one()
+    return int(new)
 
 
-# Lock the accounts, record one deposit per row (skipping references already imported),
-# with the balances it leaves; return the new records.
-_NEW_DEPOSITS = """
-WITH rows AS (
-    SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:currencies AS text[]),
-                         CAST(:amounts AS numeric[]), CAST(:refs AS text[]))
-        AS r(player_id, currency, amount, ref)
-), locked AS (
-    SELECT a.id, a.player_id, a.currency, a.balance FROM accounts a
-    JOIN rows USING (player_id, currency) ORDER BY a.id FOR UPDATE OF a
-)
-INSERT INTO provider_transactions (provider, external_id, kind, player_id, currency, amount,
-    status, account_id, balance_before, balance_after)
-SELECT :provider, rows.ref, 'deposit', rows.player_id, rows.currency, rows.amount,
-       'applied', locked.id, locked.balance, locked.balance + rows.amount
-FROM rows JOIN locked USING (player_id, currency)
-ON CONFLICT (provider, external_id) DO NOTHING
-RETURNING id, account_id, currency, amount
-"""
-
-# One journal transaction per deposit: cashier -> player; then the cached balances.
-_POST_DEPOSITS = """
-WITH deposits AS (
-    SELECT * FROM unnest(CAST(:ptx AS bigint[]), CAST(:accounts AS bigint[]),
-                         CAST(:amounts AS numeric[])) AS d(ptx, account_id, amount)
-), journal AS (
-    INSERT INTO journal_transactions (kind, provider_transaction_id)
-    SELECT :kind, ptx FROM deposits RETURNING id, provider_transaction_id AS ptx
-), legs AS (
-    INSERT INTO postings (journal_id, account_id, currency, amount)
-    SELECT journal.id, leg.account_id, :currency, leg.amount
-    FROM journal JOIN deposits USING (ptx),
-    LATERAL (VALUES (deposits.account_id, deposits.amount),
-                    (CAST(:cashier AS bigint), -deposits.amount)) AS leg(account_id, amount)
-)
-UPDATE accounts SET balance = accounts.balance + deposits.amount
-FROM deposits WHERE accounts.id = deposits.account_id
+# One deposit per row through the wallet's own rule (wallet_transfer, app/core/sql/), in
+# account order so two imports never lock in opposite orders; a reference already
+# imported is a replay and moves nothing. Returns how many deposits were new.
+_DEPOSITS = """
+SELECT count(*) FILTER (WHERE NOT t.replayed)
+FROM (SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:currencies AS text[]),
+                           CAST(:amounts AS numeric[]), CAST(:refs AS text[]))
+          AS r(player_id, currency, amount, ref)
+      ORDER BY player_id, currency) AS r,
+     LATERAL wallet_transfer(CAST(:provider AS text), r.ref, 'deposit', r.player_id,
+         r.currency, r.amount, NULL, CAST(:cashier AS text), NULL) AS t
 """

@@ -6,16 +6,17 @@ How a request is applied exactly once
    payload is the same, else raise ``TransactionConflict``. No lock is taken.
 2. Lock the player's account row (``SELECT … FOR UPDATE``). Every request that
    can move this player's money now waits its turn.
-3. Decide the outcome under the lock (funds, blocked player, tombstones,
-   whether a rollback's original was already reversed) and insert the
+3. Decide the outcome under the lock (funds, blocked player, tombstones of this
+   account, whether a rollback's original was already reversed) and insert the
    provider transaction with ``ON CONFLICT DO NOTHING``. If a concurrent
-   duplicate committed first, the insert returns nothing and we replay its row.
-4. Post the journal transaction and move the cached balance.
+   duplicate committed first, the insert returns nothing and its row is replayed.
+4. Post the journal transaction, which moves the cached balance (``ledger_post``).
 
-Bets, wins, deposits and withdrawals run these steps inside PostgreSQL, in the
-function ``wallet_transfer`` (migration 0004): one statement, one round trip, and the
-row lock is held only while the database works. Rollbacks, which read the original's
-postings to reverse them, run them from here.
+The steps run inside PostgreSQL, in the functions of ``app/core/sql/``:
+``wallet_transfer`` (bet, win, deposit, withdrawal) and ``wallet_rollback``. Each
+request is one statement, one round trip, and the row lock is held only while the
+database works. This module turns the request into that statement and its row into
+an :class:`Outcome`; the rules themselves live only in the SQL.
 
 The caller's unit of work commits; nothing here does. Declines are outcomes,
 recorded like any other, so a retried declined bet is declined the same way.
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -34,9 +35,9 @@ import structlog
 from sqlalchemy import Connection, select
 
 from app import ledger
-from app.db import fetch_one
+from app.db import Database, fetch_one
 from app.errors import TransactionConflict, UnknownPlayer
-from app.models import accounts, journal_transactions, provider_transactions
+from app.models import accounts, provider_transactions
 
 log = structlog.get_logger(__name__)
 
@@ -105,35 +106,28 @@ class Outcome:
         return self.status is Status.DECLINED
 
 
-@dataclass
-class _Plan:
-    status: Status
-    reason: Reason | None = None
-    legs: list[ledger.Leg] = field(default_factory=list)
-    player_delta: Decimal = Decimal(0)
+def apply(database: Database, request: Request) -> Outcome:
+    """Apply ``request`` in a unit of work of its own: one statement, so in autocommit."""
+    return database.run(execute, request, single_statement=True)
 
 
 def execute(conn: Connection, request: Request) -> Outcome:
-    """Apply ``request`` once; a repeat with the same payload returns the first outcome."""
-    if request.kind is Kind.ROLLBACK:
-        return _roll_back(conn, request)
-    return _transfer(conn, request)
+    """Apply ``request`` once; a repeat with the same payload returns the first outcome.
 
-
-def one_statement(request: Request) -> bool:
-    """Whether :func:`execute` runs ``request`` as one statement (so it may autocommit)."""
-    return request.kind is not Kind.ROLLBACK
-
-
-def _transfer(conn: Connection, request: Request) -> Outcome:
-    """A bet, win, deposit or withdrawal: steps 1 to 4 in the database function
-    ``wallet_transfer`` (migration 0004), one round trip."""
-    params = {**_columns(request), "counterparty": request.counterparty_account}
-    row = fetch_one(conn, _TRANSFER, params)
+    One statement: ``wallet_transfer`` or ``wallet_rollback`` (app/core/sql/) looks the
+    request up, locks the player's account, decides and writes, in one round trip."""
+    rollback = request.kind is Kind.ROLLBACK
+    row = fetch_one(conn, _ROLLBACK if rollback else _TRANSFER, _parameters(request))
     if row is None:
         ledger.raise_missing(conn, request.player_id, request.currency)
     if row.replayed:
         return _replay(row, request)
+    if row.status == _CONFLICT:
+        raise TransactionConflict(
+            f"transaction {request.reference_id!r} belongs to another player or currency"
+        )
+    if rollback and row.status == Status.APPLIED and request.amount:
+        _note_amount_difference(request, row.original_amount)
     return Outcome(
         row.id,
         request.kind,
@@ -147,33 +141,29 @@ def _transfer(conn: Connection, request: Request) -> Outcome:
     )
 
 
+_CONFLICT = "conflict"  # wallet_rollback: the original is another account's; nothing recorded
+
 _TRANSFER = """
 SELECT * FROM wallet_transfer(%(provider)s::text, %(external_id)s::text, %(kind)s::text,
     %(player_id)s::text, %(currency)s::text, %(amount)s::numeric, %(reference_id)s::text,
     %(counterparty)s::text, %(details)s::jsonb)
 """
+_ROLLBACK = """
+SELECT * FROM wallet_rollback(%(provider)s::text, %(external_id)s::text, %(player_id)s::text,
+    %(currency)s::text, %(amount)s::numeric, %(reference_id)s::text, %(details)s::jsonb)
+"""
 
 
-def _roll_back(conn: Connection, request: Request) -> Outcome:
-    existing = _find(conn, request.provider, request.external_id)
-    if existing is not None:
-        return _replay(existing, request)
-    account = ledger.lock_player_account(conn, request.player_id, request.currency)
-    plan = _plan_rollback(conn, request, account)
-    record_id = _record_and_post(conn, request, account, plan)
-    if record_id is None:  # a concurrent duplicate committed first
-        return _replay(_find(conn, request.provider, request.external_id), request)
-    return Outcome(
-        record_id,
-        request.kind,
-        plan.status,
-        plan.reason,
-        request.player_id,
-        request.currency,
-        request.amount,
-        account.balance,
-        account.balance + plan.player_delta,
-    )
+def _note_amount_difference(request: Request, original: Decimal | None) -> None:
+    """A rollback reverses the original's amount; a request that names another (0 means
+    "whatever the original was") is applied all the same, and logged."""
+    if original is not None and original != request.amount:
+        log.warning(
+            "rollback amount differs from the original's; reversing the original's",
+            provider_tx_id=request.external_id,
+            requested=str(request.amount),
+            original=str(original),
+        )
 
 
 def balances(conn: Connection, player_id: str, currency: str | None = None) -> dict[str, Decimal]:
@@ -197,130 +187,8 @@ def currency_of(conn: Connection, provider: str, external_id: str) -> str | None
     return None if found is None else str(found)
 
 
-def _plan_rollback(conn: Connection, request: Request, account: ledger.PlayerAccount) -> _Plan:
-    original = _find(conn, request.provider, request.reference_id or "")
-    if original is None:
-        return _Plan(Status.TOMBSTONE)
-    if original.account_id != account.id:
-        raise TransactionConflict(
-            f"transaction {request.reference_id!r} belongs to another player or currency"
-        )
-    reversible = original.kind in (Kind.BET, Kind.WIN) and original.status == Status.APPLIED
-    if not reversible:
-        return _Plan(Status.NOOP, Reason.NOTHING_TO_REVERSE)
-    if _already_reversed(conn, request.provider, original.external_id):
-        return _Plan(Status.NOOP, Reason.ALREADY_ROLLED_BACK)
-    if request.amount and original.amount != request.amount:  # 0: "whatever the original was"
-        log.warning(
-            "rollback amount differs from the original's; reversing the original's",
-            provider_tx_id=request.external_id,
-            requested=str(request.amount),
-            original=str(original.amount),
-        )
-    journal_id = _journal_of(conn, original.id)
-    if journal_id is None:
-        return _Plan(Status.APPLIED)
-    legs = [
-        ledger.Leg(leg.account_id, leg.currency, -leg.amount)
-        for leg in ledger.legs_of(conn, journal_id)
-    ]
-    delta = sum((leg.amount for leg in legs if leg.account_id == account.id), Decimal(0))
-    return _Plan(Status.APPLIED, legs=legs, player_delta=delta)
-
-
-def _find(conn: Connection, provider: str, external_id: str) -> Any:
-    """The recorded provider transaction (a named tuple), or None."""
-    return fetch_one(conn, _FIND, {"provider": provider, "external_id": external_id})
-
-
-_FIND = """
-SELECT id, external_id, kind, status, reason, player_id, currency, amount, reference_id,
-       account_id, balance_before, balance_after
-FROM provider_transactions WHERE provider = %(provider)s AND external_id = %(external_id)s
-"""
-
-
-def _already_reversed(conn: Connection, provider: str, external_id: str) -> bool:
-    found = fetch_one(conn, _REVERSED, {"provider": provider, "external_id": external_id})
-    return found is not None
-
-
-# 'rollback' and 'applied' are literals so that even a generic prepared plan can use the
-# partial indexes on rollbacks.
-_REVERSED = """
-SELECT 1 FROM provider_transactions
-WHERE provider = %(provider)s AND kind = 'rollback' AND reference_id = %(external_id)s
-  AND status = 'applied'
-LIMIT 1
-"""
-
-
-def _journal_of(conn: Connection, provider_transaction_id: int) -> int | None:
-    return conn.execute(
-        select(journal_transactions.c.id).where(
-            journal_transactions.c.provider_transaction_id == provider_transaction_id
-        )
-    ).scalar()
-
-
-def _record_and_post(
-    conn: Connection,
-    request: Request,
-    account: ledger.PlayerAccount,
-    plan: _Plan,
-) -> int | None:
-    """Record the provider transaction and, if it is new, post its legs and move the
-    cached balance: one statement, one round trip.
-
-    ``None`` means nothing was written: a concurrent duplicate committed first.
-    """
-    params = {
-        **_columns(request),
-        "status": str(plan.status),
-        "reason": str(plan.reason) if plan.reason else None,
-        "account_id": account.id,
-        "balance_before": account.balance,
-        "balance_after": account.balance + plan.player_delta,
-        "leg_accounts": [leg.account_id for leg in plan.legs],
-        "leg_currencies": [leg.currency for leg in plan.legs],
-        "leg_amounts": [leg.amount for leg in plan.legs],
-        "delta": plan.player_delta,
-    }
-    found = fetch_one(conn, _RECORD_AND_POST, params)
-    return None if found is None else int(found.id)
-
-
-_RECORD_AND_POST = """
-WITH record AS (
-    INSERT INTO provider_transactions (provider, external_id, kind, player_id, currency,
-        amount, reference_id, status, reason, account_id, balance_before, balance_after, details)
-    VALUES (%(provider)s::text, %(external_id)s::text, %(kind)s::text, %(player_id)s::text,
-        %(currency)s::text, %(amount)s::numeric, %(reference_id)s::text, %(status)s::text,
-        %(reason)s::text, %(account_id)s::bigint, %(balance_before)s::numeric,
-        %(balance_after)s::numeric, %(details)s::jsonb)
-    ON CONFLICT (provider, external_id) DO NOTHING
-    RETURNING id
-), journal AS (
-    INSERT INTO journal_transactions (kind, provider_transaction_id)
-    SELECT %(kind)s::text, id FROM record
-    WHERE cardinality(CAST(%(leg_accounts)s AS bigint[])) > 0
-    RETURNING id
-), legs AS (
-    INSERT INTO postings (journal_id, account_id, currency, amount)
-    SELECT journal.id, leg.account_id, leg.currency, leg.amount FROM journal,
-        unnest(CAST(%(leg_accounts)s AS bigint[]), CAST(%(leg_currencies)s AS text[]),
-               CAST(%(leg_amounts)s AS numeric[])) AS leg(account_id, currency, amount)
-), moved AS (
-    UPDATE accounts SET balance = balance + CAST(%(delta)s AS numeric)
-    WHERE id = %(account_id)s AND CAST(%(delta)s AS numeric) <> 0
-      AND EXISTS (SELECT 1 FROM record)
-)
-SELECT id FROM record
-"""
-
-
-def _columns(request: Request) -> dict[str, Any]:
-    """The request's own values, as the statements that record it take them."""
+def _parameters(request: Request) -> dict[str, Any]:
+    """The request's values, as the money functions take them."""
     return {
         "provider": request.provider,
         "external_id": request.external_id,
@@ -330,6 +198,7 @@ def _columns(request: Request) -> dict[str, Any]:
         "amount": request.amount,
         "reference_id": request.reference_id,
         "details": json.dumps(request.details, default=str) if request.details else None,
+        "counterparty": request.counterparty_account,
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 
 from app import logs, wallet
-from app.db import LOST_PREPARED_STATEMENT, UnitOfWork, sqlstate
+from app.db import LOST_PREPARED_STATEMENT, Database, sqlstate
 from app.errors import InvalidRequest, InvalidSignature
 
 T = TypeVar("T")
@@ -62,17 +62,13 @@ def signs_with_any(secrets: Sequence[str], message: bytes, claimed: bytes) -> bo
     return any(matches)
 
 
-def in_transaction(work: Callable[..., T], *args: Any, single_statement: bool = False) -> T:
-    """Run ``work(conn, *args)`` in one database transaction and commit it
-    (see :class:`UnitOfWork` for ``single_statement``)."""
-    extensions = current_app.extensions
-    held = extensions["wallet.held"]
-    with UnitOfWork(
-        extensions["wallet.engine"], single_statement=single_statement, held=held
-    ) as uow:
-        result = work(uow.conn, *args)
-        uow.commit()
-    return result
+def database() -> Database:
+    return current_app.extensions["wallet.db"]
+
+
+def in_transaction(work: Callable[..., T], *args: Any) -> T:
+    """Run ``work(conn, *args)`` in one database transaction and commit it."""
+    return database().run(work, *args)
 
 
 def execute(money_request: wallet.Request) -> wallet.Outcome:
@@ -84,8 +80,7 @@ def execute(money_request: wallet.Request) -> wallet.Outcome:
         amount=str(money_request.amount),
         currency=money_request.currency,
     )
-    single = wallet.one_statement(money_request)
-    outcome = in_transaction(wallet.execute, money_request, single_statement=single)
+    outcome = wallet.apply(database(), money_request)
     bind(
         outcome=outcome.reason or outcome.status,
         replayed=outcome.replayed,

@@ -1,0 +1,1 @@
+"""The wallet core: money, the ledger and the provider-neutral money rules. No Flask here."""
