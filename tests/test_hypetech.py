@@ -309,13 +309,13 @@ def test_database_outage_is_503_and_the_retry_succeeds(app, client):
     from app.db import make_engine
 
     player = brl_player()
-    engine = app.extensions["wallet.engine"]
-    app.extensions["wallet.engine"] = broken = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    database = app.extensions["wallet.db"]
+    engine, database.engine = database.engine, make_engine("postgresql://nobody@127.0.0.1:1/none")
     try:
         answer = problem(client, "register", bet("1", player, "1"), 503)
     finally:
-        app.extensions["wallet.engine"] = engine
-        broken.dispose()
+        database.engine.dispose()
+        database.engine = engine
     assert answer["code"] == "SERVICE_UNAVAILABLE"
     assert ok(client, "register", bet("1", player, "1"))["new_balance"] == "99.00"
 

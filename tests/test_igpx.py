@@ -366,13 +366,13 @@ def test_database_outage_answers_internal_error(client, app):
     original = engine.url
     from app.db import make_engine
 
-    broken = make_engine("postgresql://nobody@127.0.0.1:1/none")
-    app.extensions["wallet.engine"] = broken
+    database = app.extensions["wallet.db"]
+    database.engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
     try:
         answer = post(client, "transaction", bet("b1", "p", "1"))
     finally:
-        app.extensions["wallet.engine"] = engine
-        broken.dispose()
+        database.engine.dispose()
+        database.engine = engine
     assert answer == {"error": "INTERNAL_ERROR"}
     assert engine.url == original
 
