@@ -205,7 +205,7 @@ class Run:
             self.bench.extra[f"profiled run ({kind})"] = (
                 f"bets at 16 conns under `py-spy record --{kind}` of worker {worker}: "
                 f"{result.rps:,.0f} req/s; stacks in `bench/out/{collapsed.name}` "
-                "(not committed; `python -m bench.profile FILE` summarizes)"
+                "(not committed; `python -m bench.tools.profile FILE` summarizes)"
             )
 
     def paired(self, app: servers.Gunicorn) -> None:
