@@ -15,7 +15,7 @@ SCENARIOS = {
     "dups": "(d) duplicate storm (replays of applied bets only)",
     "pgbench": "pgbench: minimal double-entry bet, many players",
     "pgbench-hot": "pgbench: the same bet on one hot row",
-    "pgbench-product": "pgbench: every statement the product sends today",
+    "pgbench-product": "pgbench: the product's one statement, `wallet_transfer(…)`",
 }
 
 
