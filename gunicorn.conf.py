@@ -31,13 +31,13 @@ except ConfigError as problems:
 os.environ["DATABASE_URL"] = resolve_database_url(os.environ.get("DATABASE_URL"))
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-# One worker per core and one more, each with its own GIL: on the 2-core bench machine 3
-# workers gave 406-421 bets/s against 287-342 with 4 (docs/performance.md, "Fourth round").
+# One worker per core and one more, each with its own GIL: more workers served fewer bets,
+# competing with PostgreSQL's backends for the cores (docs/performance.md).
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 # gthread's request handling without its hand-offs between threads (app/worker.py).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.WalletWorker")
-# 2 threads: as many bets/s as 4 on the 2-core bench machine, with a shorter tail (p99 at
-# 16 connections 24-29 ms against 29-33 ms; docs/performance.md, "Third round").
+# 2 threads: as many bets/s as 4, with a shorter tail, since a request waits less for its
+# worker's GIL (docs/performance.md).
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 # Each thread keeps one pooled connection for bets and wins (app.db.HeldConnections), and
 # so does the worker's audit writer; rollbacks and /metrics draw on the rest and the

@@ -18,7 +18,7 @@ class ConfigError(ValueError):
 
 def default_workers() -> int:
     """gunicorn's worker processes when ``WEB_CONCURRENCY`` is unset: one per core and one
-    more (docs/performance.md, "Fourth round")."""
+    more, which leaves PostgreSQL more of the cores than more workers do (docs/performance.md)."""
     return (os.cpu_count() or 1) + 1
 
 

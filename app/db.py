@@ -71,7 +71,7 @@ class HeldConnections:
 
     Checking a connection out of SQLAlchemy's pool and back in (``Connection`` objects,
     the pool's queue and lock, the reset-on-return rollback, switching autocommit on and
-    off) cost 7% of a callback's Python instructions (``bench/cpu.py``). A gunicorn
+    off) cost 7% of a callback's Python instructions (``bench/tools/cpu.py``). A gunicorn
     thread serves one request at a time, so it can keep its connection between requests.
     The pool still owns it (``DB_POOL_SIZE`` covers the threads); it goes back when its
     thread ends, when :meth:`dispose` is called, or when the engine asked for is another;
@@ -166,7 +166,7 @@ class UnitOfWork:
     psycopg's autocommit is a client-side flag (it only stops psycopg sending ``BEGIN``),
     so it is set and restored on the driver connection directly: SQLAlchemy's
     ``isolation_level`` option does the same through its connection-characteristics
-    machinery for ~40 k more instructions per callback (``bench/cpu.py``).
+    machinery for ~40 k more instructions per callback (``bench/tools/cpu.py``).
     """
 
     def __init__(

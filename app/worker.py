@@ -3,8 +3,8 @@
 gunicorn's ``gthread`` worker has one thread that waits for sockets and a pool of threads
 that serve them: every request on a kept-alive connection goes from the waiting thread to
 a pool thread (a future, a queue) and back (a pipe write, a wake-up, the socket
-registered again), and each hop needs the worker's GIL. Under load those hand-offs were
-a quarter of a worker's CPU (docs/performance.md, "Fourth round").
+registered again), and each hop needs the worker's GIL. Under load those hand-offs cost
+a quarter of a worker's CPU.
 
 Here every serving thread waits on one shared ``epoll`` set itself, for one event at a
 time, with ``EPOLLONESHOT``: the kernel gives a readable socket to exactly one waiting
@@ -18,7 +18,7 @@ stops the worker.
 Connections are spread over the workers. All workers wait on the same listening socket,
 and the one awake first accepts: under a burst of new connections one worker could take
 most of them, and its clients then queue behind its threads while the others idle
-(docs/performance.md, "Sixth round"). So each worker publishes how many connections it
+(a run's p99 followed that placement). So each worker publishes how many connections it
 holds and how many of its threads are free, in a table the arbiter maps before forking,
 and a worker holding two or more above another that has a free thread leaves a new
 connection to that one for a moment (``_DEFER_S``), again while that still holds, but at

@@ -1,1 +1,1 @@
-"""The benchmark harness of issue 6: `make bench`."""
+"""The benchmark harness: `make bench` (bench/run.py) and `make bench-pooler` (bench/pooler.py)."""

@@ -15,7 +15,7 @@ SCENARIOS = {
     "dups": "(d) duplicate storm (replays of applied bets only)",
     "pgbench": "pgbench: minimal double-entry bet, many players",
     "pgbench-hot": "pgbench: the same bet on one hot row",
-    "pgbench-product": "pgbench: every statement the product sends today",
+    "pgbench-product": "pgbench: the product's one statement, `wallet_transfer(…)`",
 }
 
 
@@ -188,17 +188,18 @@ def markdown(bench: Bench) -> str:
     out = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`bench/run.py`); numbers from one run on the machine below.",
-        "On this shared 2-core machine other sessions' processes compete for the CPU: the",
-        "`other` column of the runs says how much; read the verdicts of runs marked `*` as",
-        "lower bounds, and the 64-connection verdict as meaningless when the peak itself was",
+        "One run of `make bench` (`bench/run.py`) on the machine below. `make bench` writes",
+        "this report to `bench/out/benchmarks.md`; `docs/benchmarks.md` is a copy of one run,",
+        "kept by hand. Other processes on the machine may compete for the CPU: the `other`",
+        "column of the runs says how much; read the verdicts of runs marked `*` as lower",
+        "bounds, and the 64-connection verdict as meaningless when the peak itself was",
         "depressed by contention.",
         "",
         "## Set-up",
         "",
         *[f"- **{k}**: {v}" for k, v in s.items()],
         "",
-        "## Targets of issue 6",
+        "## Targets",
         "",
         "| target | measured | verdict |",
         "|---|---|---|",

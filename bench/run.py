@@ -5,7 +5,8 @@ one), migrated with ``wallet db upgrade``; players loaded with ``wallet players 
 gunicorn started with ``gunicorn.conf.py`` as ``make run`` starts it; wrk over pre-signed
 request files for each scenario and connection count; pgbench with the product's
 hot-path SQL; a fresh gunicorn for the worker-memory run; ``wallet ledger verify``.
-The report is printed and written to ``docs/benchmarks.md``.
+The report is printed and written to ``bench/out/benchmarks.md`` (not committed); copy
+it to ``docs/benchmarks.md`` by hand when its figures are meant to be kept.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bench.report import Bench, markdown, targets
 
 SECRET = "bench-igpx-secret"  # noqa: S105  (a throwaway key for the local bench)
 HOT = "p000000"
-DOCS = servers.ROOT / "docs" / "benchmarks.md"
+OUT = servers.ROOT / "bench" / "out"
 SCENARIOS = ("bets", "mix", "hot", "dups", "pgbench", "pairs")
 
 
@@ -46,7 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-rps", type=int, default=4000, help="requests written per second")
     parser.add_argument("--rss-requests", type=int, default=100_000, help="0 skips the RSS run")
     parser.add_argument("--profile", action="store_true", help="py-spy a worker during bets")
-    parser.add_argument("--output", type=Path, default=DOCS, help="'-' prints only")
+    parser.add_argument(
+        "--output", type=Path, default=OUT / "benchmarks.md", help="'-' prints only"
+    )
     parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
@@ -187,12 +190,11 @@ class Run:
         if not Path(py_spy).exists():
             print("py-spy is not installed: skipping the profile", flush=True)
             return
-        out = servers.ROOT / "bench" / "out"
-        out.mkdir(exist_ok=True)
+        OUT.mkdir(exist_ok=True)
         for kind in ("gil", "idle"):
             files = self.files(f"profiled-{kind}", 16, traffic.Stream.bet)
             worker = app.workers()[0]
-            collapsed = out / f"profile-bets-16-{kind}.txt"
+            collapsed = OUT / f"profile-bets-16-{kind}.txt"
             command = [py_spy, "record", "-p", str(worker), "-d", str(self.args.duration)]
             command += ["-r", "250", "-f", "raw", "-o", str(collapsed), "--nonblocking"]
             spy = subprocess.Popen(  # noqa: S603
@@ -205,7 +207,7 @@ class Run:
             self.bench.extra[f"profiled run ({kind})"] = (
                 f"bets at 16 conns under `py-spy record --{kind}` of worker {worker}: "
                 f"{result.rps:,.0f} req/s; stacks in `bench/out/{collapsed.name}` "
-                "(not committed; `python -m bench.profile FILE` summarizes)"
+                "(not committed; `python -m bench.tools.profile FILE` summarizes)"
             )
 
     def paired(self, app: servers.Gunicorn) -> None:
@@ -349,6 +351,7 @@ class Run:
         for target, measured, verdict in targets(self.bench):
             print(f"{verdict:5} {target}: {measured}")
         if str(self.args.output) != "-":
+            self.args.output.parent.mkdir(parents=True, exist_ok=True)
             self.args.output.write_text(text)
             print(f"wrote {self.args.output}")
 
@@ -389,6 +392,7 @@ def _machine_facts(run: Run) -> dict[str, str]:
         ["git", "rev-parse", "--short", "HEAD"], cwd=servers.ROOT, capture_output=True, text=True
     ).stdout.strip()
     where = "DATABASE_URL's server" if os.environ.get("DATABASE_URL") else "embedded server"
+    command = " ".join(["python -m bench.run", *sys.argv[1:]])
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB, "
@@ -396,9 +400,7 @@ def _machine_facts(run: Run) -> dict[str, str]:
         "Python": platform.python_version(),
         "commit": commit,
         "database": f"`{servers.BENCH_DB}` on the {where}",
-        "command": f"`make bench` = `python -m bench.run {' '.join(sys.argv[1:])}`".replace(
-            " `", "`"
-        ),
+        "command": f"`make bench` = `{command}`",
         "runs": f"{run.args.duration} s each at {run.args.connections} connections; "
         f"{len(run.players):,} players with 1,000,000.00 USD each, hot player {HOT}",
         "load generators": "wrk 4.1 (Lua over pre-signed request files, "

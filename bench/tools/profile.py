@@ -1,6 +1,6 @@
 """Summarize py-spy's collapsed stacks (``-f raw``): top frames by self and inclusive time.
 
-python -m bench.profile bench/out/profile-bets-16.txt [--top 25] [--under FRAME]
+python -m bench.tools.profile bench/out/profile-bets-16-gil.txt [--top 25] [--under FRAME]
 """
 
 from __future__ import annotations

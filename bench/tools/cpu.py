@@ -1,6 +1,6 @@
 """Python CPU per callback, through the whole WSGI app but without gunicorn or wrk.
 
-python -m bench.cpu [--requests 3000] [--url postgresql://…/wallet_bench] [--callgrind]
+python -m bench.tools.cpu [--requests 3000] [--url postgresql://…/wallet_bench] [--callgrind]
 
 Throughput on a shared 2-core machine moves ±15% with whatever else runs, and so does
 CPU time (a busy sibling hyperthread slows every instruction). The number of
@@ -128,7 +128,7 @@ def _under_callgrind() -> None:
     """Run this program again under callgrind, counting nothing until asked to."""
     dumps = tempfile.mkdtemp(prefix="bench-cpu-callgrind-")
     command = ["valgrind", "--tool=callgrind", "--quiet"]
-    command += [f"--callgrind-out-file={dumps}/out", sys.executable, "-m", "bench.cpu"]
+    command += [f"--callgrind-out-file={dumps}/out", sys.executable, "-m", "bench.tools.cpu"]
     env = {**os.environ, "BENCH_CPU_CALLGRIND": dumps}
     os.execvpe("valgrind", [*command, *sys.argv[1:]], env)  # noqa: S606
 
