@@ -78,7 +78,11 @@ ATOMIC_DOC = {
 
 
 class ProviderId(fields.Field):
-    """An identifier sent as a JSON string or integer, kept as a string (1–128 characters)."""
+    """An identifier sent as a JSON string or integer, kept as a string (1–128 characters).
+
+    ``json`` reads an integer exactly (never through a float), and ``str`` writes back the
+    digits as sent: a JSON integer has no leading zeros and no ``+`` (``-0`` reads as ``0``,
+    as it does in JavaScript)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
