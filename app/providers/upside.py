@@ -2,8 +2,8 @@
 
 The adapter authenticates (``upside_auth``), loads the body, admits the request (its
 signature is then used), checks the key's game scope, runs one trigger in one database
-transaction and writes the answer. Money,
-sessions and pools live in ``games``, ``game_sessions`` and ``game_history``.
+transaction and writes the answer. Money, sessions and pools live in ``games``,
+``game_sessions`` and ``game_history``.
 Failures are ``{"success": false, "error": {"code", "message"}}`` with 400, 401,
 403, 404, 409, 422, 429, or 503 when the database is unavailable.
 """
