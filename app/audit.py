@@ -205,9 +205,12 @@ def _body(req: Request, limit: int) -> tuple[bytes, str | None]:
     if length is not None and length > limit:
         return b"", f"not stored: {length} bytes, over the limit"
     try:
-        return req.get_data(cache=True), None
+        body = req.get_data(cache=True)
     except Exception:  # over the limit while streaming, or a broken connection
         return b"", "not stored: unreadable or over the limit"
+    if len(body) > limit:  # a chunked body: the adapter read one byte past the limit
+        return b"", f"not stored: more than {limit} bytes, over the limit"
+    return body, None
 
 
 def _headers(environ: Mapping[str, Any]) -> dict[str, str]:

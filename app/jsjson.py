@@ -88,6 +88,25 @@ def _format_positive(double: float) -> str:
     return f"{mantissa}e{'+' if e > 0 else '-'}{abs(e)}"
 
 
+def survives(value: Any) -> bool:
+    """Whether every number in ``value`` (as ``json.loads(parse_float=Decimal)`` gives it)
+    reads back from JavaScript's text of it as the same decimal.
+
+    JavaScript holds a number as the nearest double, so ``9007199254740993`` and
+    ``9007199254740992``, or ``1.5`` and ``1.500000000000000099``, have one text. Text
+    re-created from such a body cannot tell which of them was signed. Compared as
+    decimals, ``200.0`` (``200``) and ``1e21`` (``1e+21``) survive.
+    """
+    if isinstance(value, dict):
+        return all(survives(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(survives(item) for item in value)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        text = number(value)
+        return text != "null" and Decimal(text) == value
+    return True
+
+
 def string(text: str) -> str:
     """A JSON string literal as ``JSON.stringify`` (well-formed, ES2019) writes it."""
     return '"' + "".join(_escape(c) for c in text) + '"'

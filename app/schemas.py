@@ -11,9 +11,13 @@ from marshmallow import Schema, ValidationError, fields
 from app import money
 from app.errors import InvalidRequest, WalletError
 
+# Deepest nesting a request body may have; the body object itself is level 1.
+MAX_JSON_DEPTH = 64
+
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """Decode a request body: UTF-8, one JSON object, exact numbers, no duplicate keys."""
+    """Decode a request body: UTF-8, one JSON object, exact numbers, no duplicate keys,
+    nested at most ``MAX_JSON_DEPTH`` deep (what is stored is later walked recursively)."""
     try:
         data = json.loads(
             raw.decode("utf-8"),
@@ -24,12 +28,25 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InvalidRequest("body is not UTF-8") from None
     except RecursionError:
-        raise InvalidRequest("body is nested too deeply") from None
+        raise InvalidRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:
         raise InvalidRequest(f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidRequest("body must be a JSON object")
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise InvalidRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels; level by level, not recursively."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        items = [item for c in level for item in (c.values() if isinstance(c, dict) else c)]
+        level = [item for item in items if isinstance(item, dict | list)]
+        if not level:
+            return False
+    return True
 
 
 def _reject_constant(name: str) -> None:
@@ -61,7 +78,11 @@ ATOMIC_DOC = {
 
 
 class ProviderId(fields.Field):
-    """An identifier sent as a JSON string or integer, kept as a string (1–128 characters)."""
+    """An identifier sent as a JSON string or integer, kept as a string (1–128 characters).
+
+    ``json`` reads an integer exactly (never through a float), and ``str`` writes back the
+    digits as sent: a JSON integer has no leading zeros and no ``+`` (``-0`` reads as ``0``,
+    as it does in JavaScript)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -177,11 +177,13 @@ def balances(conn: Connection, player_id: str, currency: str | None = None) -> d
     return found
 
 
-def currency_of(conn: Connection, provider: str, external_id: str) -> str | None:
-    """The currency a recorded provider transaction was in, or None if there is none."""
+def currency_of(conn: Connection, provider: str, external_id: str, player_id: str) -> str | None:
+    """The currency of ``player_id``'s recorded provider transaction, or None if the player
+    has none by that id: another player's transaction never lends its currency."""
     query = select(provider_transactions.c.currency).where(
         provider_transactions.c.provider == provider,
         provider_transactions.c.external_id == external_id,
+        provider_transactions.c.player_id == player_id,
     )
     found = conn.execute(query).scalar()
     return None if found is None else str(found)

@@ -237,6 +237,22 @@ def test_rollback_finds_the_currency_of_the_bet_it_reverses(client):
     assert balance(player, "USD") == Decimal("100.00")
 
 
+def test_a_win_never_borrows_the_currency_of_another_players_bet(client):
+    player = PlayerFactory(currencies=("BRL", "USD"), balance="100")
+    other = PlayerFactory(currencies=("USD",), balance="100")
+    ok(client, "register", bet("559", other, "30", currency="USD"))
+    linked = win("600", player, "50", linked_tx_id="559")
+    assert problem(client, "rewards", linked, 400)["code"] == "CURRENCY_AMBIGUOUS"
+    assert (balance(player, "BRL"), balance(player, "USD")) == (Decimal(100), Decimal(100))
+
+
+def test_a_win_takes_the_currency_of_the_players_own_bet(client):
+    player = PlayerFactory(currencies=("BRL", "USD"), balance="100")
+    ok(client, "register", bet("559", player, "30", currency="USD"))
+    answer = ok(client, "rewards", win("600", player, "50", linked_tx_id="559"))
+    assert (answer["currency"], answer["new_balance"]) == ("USD", "120.00")
+
+
 def test_rollback_id_too_long_for_the_older_form_is_400(client):
     player = brl_player()
     assert problem(client, "rollback", old_rollback("x" * 120, player), 400)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import logs, wallet
 from app.db import LOST_PREPARED_STATEMENT, Database, sqlstate
@@ -17,8 +18,19 @@ T = TypeVar("T")
 
 
 def raw_body() -> bytes:
-    """The request body as sent, refused past ``MAX_BODY_BYTES`` (Flask raises 413)."""
-    return request.get_data(cache=True)
+    """The request body as sent, refused past ``MAX_BODY_BYTES`` however it is framed.
+
+    A ``Content-Length`` over the limit is refused before anything is read. A chunked
+    body has none, and werkzeug stops reading it at the request's limit without a word,
+    so at most one byte more than allowed is read: if that byte arrives, the body is
+    too large, rather than cut to a prefix that might be a complete, signed request.
+    """
+    limit = current_app.config["MAX_BODY_BYTES"]
+    request.max_content_length = limit + 1
+    body = request.get_data(cache=True)
+    if len(body) > limit:
+        raise RequestEntityTooLarge(f"bodies are at most {limit} bytes")
+    return body
 
 
 def require_json_content_type() -> None:

@@ -240,12 +240,12 @@ def _resolve_currency(data: dict[str, Any], related: list[str]) -> str:
 
 
 def _currency_for(conn: Connection, player: str, given: str | None, related: list[str]) -> str:
-    """The request's currency; else the currency of the transaction it repeats or names;
-    else the player's only wallet; else ``HYPETECH_DEFAULT_CURRENCY``."""
+    """The request's currency; else the currency of the player's own transaction it repeats
+    or names; else the player's only wallet; else ``HYPETECH_DEFAULT_CURRENCY``."""
     if given:
         return given
     for external_id in related:
-        found = wallet.currency_of(conn, NAME, external_id)
+        found = wallet.currency_of(conn, NAME, external_id, player)
         if found:
             return found
     wallets = sorted(wallet.balances(conn, player))

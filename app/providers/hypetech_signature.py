@@ -4,17 +4,18 @@ Hypetech's Node process signs the object it sends, so the bytes we receive are
 usually exactly ``JSON.stringify(body)`` and the raw body is checked first. A body
 that reached us re-serialized (other whitespace, ``200.0`` for ``200``, escaped
 non-ASCII) is checked a second time against JavaScript's serialization of what it
-parses to (:mod:`app.jsjson`).
+parses to (:mod:`app.jsjson`), but only when every number in it survives that
+serialization exactly: the wallet acts on the numbers as sent, and JavaScript's text
+of a number it rounds to a double cannot say which of its neighbours was signed.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from decimal import Decimal
+from typing import Any
 
-from app import jsjson
-from app.errors import InvalidSignature
+from app import jsjson, schemas
+from app.errors import InvalidRequest, InvalidSignature
 from app.providers import base
 
 
@@ -33,14 +34,23 @@ def verify(secrets: str | Sequence[str] | None, url: str, raw: bytes, given: str
     claimed = base.claimed_signature(given)
     if base.signs_with_any(keys, url.encode() + raw, claimed):
         return
-    text = javascript_text(raw)
-    if text is None or not base.signs_with_any(keys, (url + text).encode(), claimed):
-        raise InvalidSignature(f"Hype-Hash does not sign {url} with this body")
+    body = _parsed(raw)
+    unsigned = f"Hype-Hash does not sign {url} with this body"
+    if body is None:
+        raise InvalidSignature(unsigned)
+    if not jsjson.survives(body):
+        raise InvalidSignature(
+            f"{unsigned}'s bytes, and a number in it is beyond a double's precision, so its "
+            "JavaScript text cannot be verified: send the bytes that were signed"
+        )
+    if not base.signs_with_any(keys, (url + jsjson.stringify(body)).encode(), claimed):
+        raise InvalidSignature(unsigned)
 
 
-def javascript_text(raw: bytes) -> str | None:
-    """``JSON.stringify(JSON.parse(raw))`` as Node would write it; None if not JSON."""
+def _parsed(raw: bytes) -> dict[str, Any] | None:
+    """The body as the wallet reads it (the shared parser, which bounds the depth), or None
+    when the wallet would refuse it anyway: not a JSON object, duplicate keys, too deep."""
     try:
-        return jsjson.stringify(json.loads(raw.decode("utf-8"), parse_float=Decimal))
-    except (ValueError, RecursionError):
+        return schemas.parse_json_object(raw)
+    except InvalidRequest:
         return None

@@ -1,8 +1,9 @@
 """Upside game-actions: ``POST /upside/game-actions``, the server side of the WIN wallet.
 
-The adapter authenticates (``upside_auth``), checks the key's game scope, loads the
-body, runs one trigger in one database transaction and writes the answer. Money,
-sessions and pools live in ``games``, ``game_sessions`` and ``game_history``.
+The adapter authenticates (``upside_auth``), loads the body, admits the request (its
+signature is then used), checks the key's game scope, runs one trigger in one database
+transaction and writes the answer. Money, sessions and pools live in ``games``,
+``game_sessions`` and ``game_history``.
 Failures are ``{"success": false, "error": {"code", "message"}}`` with 400, 401,
 403, 404, 409, 422, 429, or 503 when the database is unavailable.
 """
@@ -84,14 +85,15 @@ ACTION = ActionSchema()  # built once, reused by every request
 @blueprint.post("/game-actions")
 def game_actions() -> Response:
     body = base.raw_body()
-    principal = _authenticate(body)
-    data = _load(body)
+    principal, data = _authenticate_and_load(body)
     answer = _run(TRIGGERS[data["trigger"]], Call(principal.player_id, principal.key, data))
     base.bind(outcome="ok")
     return _json({"success": True, "trigger": data["trigger"], **answer}, 200)
 
 
-def _authenticate(body: bytes) -> upside_auth.Principal:
+def _authenticate_and_load(body: bytes) -> tuple[upside_auth.Principal, dict[str, Any]]:
+    """Authenticate, read the body, then admit: the signature is remembered (and the request
+    counted) only for a body the wallet accepts, so a refused one leaves nothing behind."""
     credentials = upside_auth.Credentials.from_headers(
         {name: request.headers.get(name, "") for name in upside_auth.HEADERS.values()}
     )
@@ -100,9 +102,10 @@ def _authenticate(body: bytes) -> upside_auth.Principal:
     with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
         principal = upside_auth.authenticate(uow.conn, credentials, body, settings, now)
         base.bind(provider=NAME, player=principal.player_id, api_key=principal.key.key)
+        data = _load(body)
         upside_auth.admit(uow.conn, principal, credentials, request.remote_addr, settings, now)
         uow.commit()
-    return principal
+    return principal, data
 
 
 def _settings() -> upside_auth.Settings:
