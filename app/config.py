@@ -108,6 +108,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         url = config[name]
         if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             problems.append(f"{name} must be a libpq URL such as postgresql://user@host/db")
+    if not 1 <= config["PORT"] <= 65535:
+        problems.append("PORT must be between 1 and 65535")
     if config["CALLBACK_RETENTION_DAYS"] < 1:
         problems.append("CALLBACK_RETENTION_DAYS must be at least 1")
     if config["LOG_LEVEL"] not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
