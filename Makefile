@@ -1,10 +1,9 @@
 # Two commands do everything on a fresh clone: `make run` and `make test`.
 # With no DATABASE_URL both use an embedded PostgreSQL under .pgdata/.
+# PORT is not set here: gunicorn.conf.py reads it from the environment, then .env, then 8000.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 8000
-export PORT
 
 .PHONY: run test soak lint install db-upgrade db-stop clean bench bench-pooler
 

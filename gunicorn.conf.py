@@ -30,7 +30,8 @@ except ConfigError as problems:
 # embedded server, when DATABASE_URL is unset, is started exactly once).
 os.environ["DATABASE_URL"] = resolve_database_url(os.environ.get("DATABASE_URL"))
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+# PORT as load_config read it: the environment first, then .env, then 8000.
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{settings['PORT']}"
 # One worker per core and one more, each with its own GIL: more workers served fewer bets,
 # competing with PostgreSQL's backends for the cores (docs/performance.md).
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import structlog
-from flask import Flask, g, jsonify, request
+from flask import Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     _register_blueprints(app)
     _register_request_log(app)
+    _register_telemetry_allowlist(app)
     _register_error_handlers(app)
     _register_audit(app)
     return app
@@ -92,6 +93,21 @@ def _register_request_log(app: Flask) -> None:
     @app.teardown_request
     def _end_budget(_: BaseException | None) -> None:
         budget.clear()
+
+
+TELEMETRY_BLUEPRINTS = {"metrics", "openapi"}
+
+
+def _register_telemetry_allowlist(app: Flask) -> None:
+    """/metrics and /openapi.json answer only addresses in ``METRICS_ALLOW_IPS`` (if set)."""
+
+    @app.before_request
+    def _refuse_telemetry_to_other_addresses() -> None:
+        if request.blueprint not in TELEMETRY_BLUEPRINTS:
+            return
+        if not metrics.address_allowed(request.remote_addr, app.config["METRICS_ALLOW_IPS"]):
+            where = f"{request.path} is not served to {request.remote_addr} (METRICS_ALLOW_IPS)"
+            abort(403, description=where)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -63,6 +64,20 @@ def _prepare_threshold(env: Mapping[str, str], problems: list[str]) -> int | Non
     return int(raw)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(env: Mapping[str, str], name: str, problems: list[str]) -> tuple[Network, ...]:
+    """Comma-separated IP addresses or CIDR blocks (``127.0.0.1, 10.0.0.0/8``)."""
+    networks = []
+    for item in filter(None, (part.strip() for part in (env.get(name) or "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            problems.append(f"{name}: {item!r} is not an IP address or CIDR block, e.g. 10.0.0.0/8")
+    return tuple(networks)
+
+
 def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     value = env.get(name)
     return value if value not in (None, "") else default
@@ -103,11 +118,14 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
         "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
         "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
+        "METRICS_ALLOW_IPS": _networks(env, "METRICS_ALLOW_IPS", problems),
     }
     for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL"):
         url = config[name]
         if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             problems.append(f"{name} must be a libpq URL such as postgresql://user@host/db")
+    if not 1 <= config["PORT"] <= 65535:
+        problems.append("PORT must be between 1 and 65535")
     if config["CALLBACK_RETENTION_DAYS"] < 1:
         problems.append("CALLBACK_RETENTION_DAYS must be at least 1")
     if config["LOG_LEVEL"] not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

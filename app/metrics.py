@@ -7,8 +7,9 @@ gunicorn (tests, the CLI) the process's own registry is used.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, current_app
@@ -102,6 +103,22 @@ _LEDGER_TOTALS = """
 SELECT currency, sum(balance) AS total, count(*) FILTER (WHERE balance < 0) AS negative
 FROM accounts WHERE player_id IS NOT NULL GROUP BY currency ORDER BY currency
 """
+
+
+def address_allowed(
+    remote_addr: str | None, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    """``METRICS_ALLOW_IPS``: no networks allow everyone; an IPv4 client seen by a dual-stack
+    socket (``::ffff:10.0.0.5``) is matched as its IPv4 address."""
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
 
 
 @blueprint.get("/metrics")

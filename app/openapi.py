@@ -55,6 +55,8 @@ _UPSIDE: Answers = {
     "default": (JSON, answers.UpsideFailureSchema, "400, 401, 403, 404, 409, 422, 429, 503"),
 }
 
+_TELEMETRY_REFUSED: Answers = {403: (JSON, None, "the client is not in METRICS_ALLOW_IPS")}
+
 
 def _upside_requirements() -> str:
     wire = {name: f.data_key or name for name, f in upside.ActionSchema().fields.items()}
@@ -82,9 +84,13 @@ OPERATIONS: dict[str, Operation] = {
         },
     ),
     "metrics.metrics": Operation(
-        "Prometheus metrics", "health", answers={200: ("text/plain", None, "exposition format")}
+        "Prometheus metrics",
+        "health",
+        answers={200: ("text/plain", None, "exposition format"), **_TELEMETRY_REFUSED},
     ),
-    "openapi.spec": Operation("This document", "health", answers={200: (JSON, None, "OpenAPI 3")}),
+    "openapi.spec": Operation(
+        "This document", "health", answers={200: (JSON, None, "OpenAPI 3"), **_TELEMETRY_REFUSED}
+    ),
     "igpx.transaction": Operation(
         "IGPX bet or result", "igpx", igpx.TransactionSchema, IGPX_HEADERS, _IGPX
     ),

@@ -7,8 +7,8 @@
   it with 144 random bits, so a slow password hash buys nothing against guessing and
   would cost ~10–20 ms of CPU on every request: SHA-256 is used (scrypt hashes of
   older keys are still verified).
-* Used signatures and per-minute request counts live in PostgreSQL, so every
-  gunicorn worker refuses the same replay and counts against the same limit.
+* Used signatures and request counts per rate-limit window live in PostgreSQL, so
+  every gunicorn worker refuses the same replay and counts against the same limit.
 
 Functions take a Connection and never commit.
 """
@@ -66,13 +66,24 @@ class NewKey:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """``count`` requests per window of ``window_s`` seconds; shown as ``30/h``."""
+
+    count: int
+    window_s: int
+
+    def __str__(self) -> str:
+        return f"{self.count}/{_WINDOW_NAMES[self.window_s]}"
+
+
+@dataclass(frozen=True)
 class ApiKey:
     key: str
     secret_ciphertext: str
     passphrase_hash: str
     games: tuple[str, ...]
     allowed_networks: tuple[str, ...]
-    rate_limit_per_minute: int | None
+    rate_limit: RateLimit | None
     expires_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
@@ -83,7 +94,7 @@ class ApiKey:
             "key": self.key,
             "games": list(self.games),
             "allowed_ips": list(self.allowed_networks),
-            "rate_limit_per_minute": self.rate_limit_per_minute,
+            "rate_limit": None if self.rate_limit is None else str(self.rate_limit),
             "expires_at": self.expires_at,
             "revoked_at": self.revoked_at,
             "created_at": self.created_at,
@@ -184,7 +195,7 @@ def create(
     game_types: Sequence[str],
     expires_at: datetime | None = None,
     networks: Sequence[str] = (),
-    rate_limit_per_minute: int | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> NewKey:
     """Create a key for existing ``game_types``; the secret and passphrase are returned once."""
     if not game_types:
@@ -201,7 +212,8 @@ def create(
             passphrase_hash=hash_passphrase(new.passphrase),
             games=sorted(set(game_types)),
             allowed_networks=[parse_network(n) for n in networks],
-            rate_limit_per_minute=rate_limit_per_minute,
+            rate_limit=rate_limit.count if rate_limit else None,
+            rate_limit_window_s=rate_limit.window_s if rate_limit else None,
             expires_at=expires_at,
         )
     )
@@ -273,10 +285,15 @@ def forget_closed_signatures(conn: Connection, now: datetime) -> None:
 
 
 def count_request(conn: Connection, key: ApiKey, now: datetime) -> None:
-    """Count the request in its key's current minute; over the limit is HTTP 429."""
-    if key.rate_limit_per_minute is None:
+    """Count the request in its key's current window; over the limit is HTTP 429.
+
+    Windows are fixed and aligned on UTC: the second, minute, hour or day ``now`` is in.
+    """
+    limit = key.rate_limit
+    if limit is None:
         return
-    window = now.replace(second=0, microsecond=0)
+    epoch_s = int(now.timestamp())
+    window = datetime.fromtimestamp(epoch_s - epoch_s % limit.window_s, UTC)
     count = conn.execute(
         insert(upside_rate_windows)
         .values(key=key.key, window_start=window, count=1)
@@ -292,9 +309,10 @@ def count_request(conn: Connection, key: ApiKey, now: datetime) -> None:
                 upside_rate_windows.c.key == key.key, upside_rate_windows.c.window_start < window
             )
         )
-    if count > key.rate_limit_per_minute:
+    if count > limit.count:
+        retry_at = window + timedelta(seconds=limit.window_s)
         raise RateLimited(
-            f"rate limit of {key.rate_limit_per_minute} requests per minute reached; retry later"
+            f"rate limit of {limit} requests reached; retry at {retry_at.isoformat()}"
         )
 
 
@@ -305,20 +323,23 @@ def parse_network(raw: str) -> str:
         raise InvalidRequest(f"--allow-ip {raw!r} is not an IP address or CIDR block") from None
 
 
-_RATE = re.compile(r"([1-9][0-9]{0,6})\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?")
+_WINDOWS = {
+    "s": 1, "sec": 1, "second": 1,
+    "m": 60, "min": 60, "minute": 60,
+    "h": 3600, "hour": 3600,
+    "d": 86400, "day": 86400,
+}  # fmt: skip
+_WINDOW_NAMES = {1: "s", 60: "min", 3600: "h", 86400: "d"}
+_RATE = re.compile(r"([1-9][0-9]{0,6})\s*(?:/\s*([a-z]+))?")
 
 
-def parse_rate_limit(raw: str) -> int:
-    """``"120/min"`` (or ``"120"``, ``"2/s"``, ``"600/h"``) → requests per minute."""
+def parse_rate_limit(raw: str) -> RateLimit:
+    """``"30/h"`` → 30 per hour; also ``/s``, ``/min`` and ``/d``; a bare count is per minute."""
     match = _RATE.fullmatch(raw.strip().lower())
-    if match is None:
-        raise InvalidRequest(f"--rate-limit {raw!r} must look like 120/min")
-    count, unit = int(match.group(1)), match.group(2)
-    if unit in ("s", "sec", "second"):
-        return count * 60
-    if unit in ("h", "hour"):
-        return max(1, count // 60)
-    return count
+    window_s = _WINDOWS.get(match.group(2) or "min") if match else None
+    if match is None or window_s is None:
+        raise InvalidRequest(f"--rate-limit {raw!r} must look like 10/s, 600/min, 30/h or 5000/d")
+    return RateLimit(int(match.group(1)), window_s)
 
 
 _DURATION = re.compile(r"([1-9][0-9]{0,5})([mhd])")
@@ -354,7 +375,7 @@ def _api_key(row: Row) -> ApiKey:
         passphrase_hash=row.passphrase_hash,
         games=tuple(row.games),
         allowed_networks=tuple(row.allowed_networks),
-        rate_limit_per_minute=row.rate_limit_per_minute,
+        rate_limit=RateLimit(row.rate_limit, row.rate_limit_window_s) if row.rate_limit else None,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         created_at=row.created_at,

@@ -1,4 +1,4 @@
-"""Tables of the Upside game-actions service (migration ``0002_upside``).
+"""Tables of the Upside game-actions service (migrations ``0002_upside``, ``0006``).
 
 ``upside_games`` holds each game type's active flag and maximum payout multiplier (its
 WIN pool is the ledger system account ``pool:<game_type>``); ``upside_sessions`` one
@@ -71,7 +71,16 @@ class UpsideSession(Base):
 
 
 class UpsideApiKey(Base):
+    """A worker's credentials; ``rate_limit`` requests per ``rate_limit_window_s`` seconds."""
+
     __tablename__ = "upside_api_keys"
+    __table_args__ = (
+        CheckConstraint(
+            "(rate_limit IS NULL) = (rate_limit_window_s IS NULL) AND rate_limit > 0 "
+            "AND rate_limit_window_s IN (1, 60, 3600, 86400)",
+            name="rate_limit_valid",
+        ),
+    )
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     secret_ciphertext: Mapped[str] = mapped_column(Text)
@@ -80,7 +89,8 @@ class UpsideApiKey(Base):
     allowed_networks: Mapped[list[str]] = mapped_column(
         ARRAY(String(64)), server_default=text("'{}'")
     )
-    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+    rate_limit: Mapped[int | None] = mapped_column(Integer)
+    rate_limit_window_s: Mapped[int | None] = mapped_column(Integer)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -97,7 +107,7 @@ class UpsideUsedSignature(Base):
 
 
 class UpsideRateWindow(Base):
-    """Requests counted per key and minute."""
+    """Requests counted per key and window of its rate limit (a second, minute, hour or day)."""
 
     __tablename__ = "upside_rate_windows"
 

@@ -125,3 +125,57 @@ def test_gunicorn_refuses_more_threads_than_pooled_connections(database_url, thr
     message = "GUNICORN_THREADS (8) is more than DB_POOL_SIZE (4)"
     assert (checked.returncode != 0) is refused, checked.stderr[-2000:]
     assert (message in checked.stderr) is refused
+
+
+SHOW_BIND = """
+import runpy, sys
+from dotenv import load_dotenv
+
+load_dotenv(sys.argv[1])  # as config.load_config loads the project's .env
+print(runpy.run_path("gunicorn.conf.py")["bind"])
+"""
+
+
+def bind_under_make(tmp_path: Path, database_url: str, dotenv: str, **env: str) -> str:
+    """The address gunicorn.conf.py binds when run from the Makefile, as `make run` runs
+    it, with ``dotenv`` as the .env file and ``env`` as the real environment."""
+    (tmp_path / ".env").write_text(dotenv)
+    (tmp_path / "show_bind.py").write_text(SHOW_BIND)
+    recipe = f"show-bind: ; @{sys.executable} {tmp_path / 'show_bind.py'} {tmp_path / '.env'}"
+    full_env = {
+        **{k: v for k, v in os.environ.items() if k not in {"PORT", "HOST", "MAKEFLAGS"}},
+        "DATABASE_URL": database_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        **env,
+    }
+    shown = subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", recipe, "show-bind"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    return shown.stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("dotenv", "env", "bind"),
+    [
+        ("PORT=9123\n", {}, "0.0.0.0:9123"),
+        ("PORT=9123\n", {"PORT": "9555"}, "0.0.0.0:9555"),
+        ("", {}, "0.0.0.0:8000"),
+    ],
+)
+def test_make_run_takes_port_from_the_environment_then_dotenv_then_8000(
+    tmp_path, database_url, dotenv, env, bind
+):
+    assert bind_under_make(tmp_path, database_url, dotenv, **env) == bind
+
+
+@pytest.mark.parametrize("port", ["0", "65536"])
+def test_a_port_outside_1_to_65535_is_refused(port):
+    with pytest.raises(ConfigError, match="PORT must be between 1 and 65535"):
+        load_config({"PORT": port})

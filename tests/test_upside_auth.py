@@ -223,7 +223,7 @@ def test_ip_allowlist(client):
 def test_rate_limit_per_key_is_429_past_the_limit(client):
     make_game()
     player = make_player()
-    worker, jwt = make_key(rate_limit_per_minute=3), token(player)
+    worker, jwt = make_key(rate_limit=upside_keys.RateLimit(3, 60)), token(player)
     for _ in range(3):
         act(client, worker, jwt, {"trigger": "getBalance"})
     assert refused(client, worker, jwt, {"trigger": "getBalance"}, 429)["code"] == "RATE_LIMITED"

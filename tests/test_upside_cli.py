@@ -73,7 +73,7 @@ def test_keys_list_never_shows_secrets_and_revoke_stops_the_key(runner, client):
     listed = runner(["upside", "keys", "list", "--json"])
     assert created["secret"] not in listed.stdout and created["passphrase"] not in listed.stdout
     key = ok(listed)["keys"][0]
-    assert key["rate_limit_per_minute"] == 100 and key["allowed_ips"] == ["127.0.0.1/32"]
+    assert key["rate_limit"] == "100/min" and key["allowed_ips"] == ["127.0.0.1/32"]
     assert runner(["upside", "keys", "revoke", created["key"]]).exit_code == 0
     worker = Worker(created["key"], created["secret"], created["passphrase"])
     jwt = upside_auth.mint_token(UPSIDE_JWT_SECRET, make_player(), 60)

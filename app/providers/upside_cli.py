@@ -97,7 +97,9 @@ def pool_fund(game_type: str, amount_win: str, atomic: bool, as_json: bool) -> N
 @click.option("--game", "game_types", multiple=True, required=True, help="Repeatable.")
 @click.option("--expires", default=None, help="ISO 8601 time, or a duration: 90m, 12h, 30d.")
 @click.option("--allow-ip", "networks", multiple=True, help="IP or CIDR; repeatable.")
-@click.option("--rate-limit", default=None, help="Requests per minute, e.g. 120/min.")
+@click.option(
+    "--rate-limit", default=None, help="Requests per second, minute, hour or day: 10/s, 30/h."
+)
 @json_option
 def keys_create(
     game_types: tuple[str, ...],
@@ -123,7 +125,7 @@ def keys_create(
 def keys_list(as_json: bool) -> None:
     """Every API key with its scope and limits (never its secret)."""
     rows = [key.public() for key in in_transaction(upside_keys.list_all)]
-    columns = ["key", "games", "expires_at", "revoked_at", "rate_limit_per_minute", "allowed_ips"]
+    columns = ["key", "games", "expires_at", "revoked_at", "rate_limit", "allowed_ips"]
     emit({"keys": rows}, as_json, text=table(rows, columns))
 
 
