@@ -1,4 +1,4 @@
-"""Tables of the Upside game-actions service (migrations ``0002_upside``, ``0006``).
+"""Tables of the Upside game-actions service (migrations ``0002_upside``, ``0007``).
 
 ``upside_games`` holds each game type's active flag and maximum payout multiplier (its
 WIN pool is the ledger system account ``pool:<game_type>``); ``upside_sessions`` one
