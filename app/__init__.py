@@ -12,9 +12,9 @@ from flask import Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from app import budget, logs, metrics
+from app import logs, metrics
 from app.config import load_config
-from app.db import HeldConnections, make_engine, resolve_database_url
+from app.db import HeldConnections, budget, make_engine, resolve_database_url
 from app.json_answers import OrjsonProvider
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

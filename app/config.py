@@ -125,7 +125,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 
 def _check_budget(config: dict[str, Any]) -> list[str]:
-    """The database timeouts must fit inside the request budget (see app/budget.py)."""
+    """The database timeouts must fit inside the request budget (see app/db/budget.py)."""
     budget = config["REQUEST_BUDGET_MS"]
     if not 100 <= budget <= 60000:
         return ["REQUEST_BUDGET_MS must be between 100 and 60000 milliseconds"]

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import migrate
+from app.db import migrate
 
 blueprint = Blueprint("health", __name__)
 

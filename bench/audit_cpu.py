@@ -29,7 +29,8 @@ import psycopg
 import structlog
 from flask import Flask, Response, g
 
-from app import audit, callbacks, create_app, embedded, migrate
+from app import audit, callbacks, create_app
+from app.db import embedded, migrate
 
 DATABASE = "wallet_audit_cpu"
 BODY = json.dumps(

@@ -17,9 +17,9 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 
-from app import audit, create_app, embedded, ledger, logs, migrate
+from app import audit, create_app, ledger, logs
 from app.cli import cli
-from app.db import UnitOfWork
+from app.db import UnitOfWork, embedded, migrate
 from tests import factories
 
 IGPX_SECRET = "igpx-test-secret"

