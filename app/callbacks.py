@@ -44,9 +44,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.models import Base
 from app.db import driver_cursor
 from app.logs import SECRET_WORDS
-from app.models import Base
 
 REDACTED = "[redacted]"
 CREDENTIAL_HEADERS = frozenset(

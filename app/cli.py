@@ -15,13 +15,14 @@ from sqlalchemy import Connection, create_engine, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from app import create_app, db, ledger, money, players, wallet
+from app import create_app, db
 from app.cli_support import emit, fail, in_transaction, json_option, table
 from app.config import ConfigError
+from app.core import ledger, money, players, wallet
+from app.core.models import accounts, journal_transactions, postings, provider_transactions
 from app.db import migrate
 from app.db import roles as db_roles
 from app.errors import WalletError
-from app.models import accounts, journal_transactions, postings, provider_transactions
 
 
 class WalletGroup(FlaskGroup):

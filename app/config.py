@@ -9,7 +9,7 @@ from typing import Any
 
 from dotenv import load_dotenv
 
-from app.money import CURRENCY_EXPONENTS
+from app.core.money import CURRENCY_EXPONENTS
 
 
 class ConfigError(ValueError):

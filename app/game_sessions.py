@@ -29,7 +29,8 @@ from sqlalchemy import Connection, Row, Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import OperationalError
 
-from app import exact_json, games, wallet, win_units
+from app import exact_json, games, win_units
+from app.core import wallet
 from app.errors import InvalidRequest
 from app.upside_errors import (
     BetAboveMaxBet,

@@ -19,7 +19,8 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import ledger, win_units
+from app import win_units
+from app.core import ledger
 from app.errors import InvalidRequest
 from app.upside_errors import GameInactive, GameNotFound
 from app.upside_models import upside_games

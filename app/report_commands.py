@@ -12,8 +12,9 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app import game_history, money, reports, win_units
+from app import game_history, win_units
 from app.cli_support import Duration, emit, in_transaction, table, to_jsonable
+from app.core import money, reports
 
 cli = AppGroup("report", help="Reports for finance and support.")
 

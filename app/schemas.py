@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
 
-from app import money
+from app.core import money
 from app.errors import InvalidRequest, WalletError
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from app import money
+from app.core import money
 from app.errors import InvalidAmount
 
 DECIMALS = 18

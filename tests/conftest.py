@@ -17,8 +17,9 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 
-from app import audit, create_app, ledger, logs
+from app import audit, create_app, logs
 from app.cli import cli
+from app.core import ledger
 from app.db import UnitOfWork, embedded, migrate
 from tests import factories
 

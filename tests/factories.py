@@ -8,7 +8,7 @@ from typing import Any
 import factory
 from sqlalchemy import Engine
 
-from app import players, wallet
+from app.core import players, wallet
 from app.db import UnitOfWork
 
 _engine: Engine | None = None

@@ -12,7 +12,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import money, schemas, upside_auth, win_units
+from app import schemas, upside_auth, win_units
+from app.core import money
 from app.errors import InvalidAmount, InvalidRequest, InvalidSignature, UnknownCurrency
 from app.providers import base, hypetech_signature
 from app.upside_errors import AuthenticationFailed

@@ -31,7 +31,8 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, text
 
-from app import games, ledger
+from app import games
+from app.core import ledger
 from app.db import UnitOfWork
 from tests import hypetech_helpers as hypetech
 from tests import igpx_helpers as igpx

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from flask import current_app, request
 
-from app import logs, wallet
+from app import logs
+from app.core import wallet
 from app.db import LOST_PREPARED_STATEMENT, UnitOfWork, sqlstate
 from app.errors import InvalidRequest, InvalidSignature
 

@@ -23,7 +23,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app import errors, money, rotation, schemas, wallet
+from app import errors, rotation, schemas
+from app.core import money, wallet
 from app.providers import base, hypetech_signature
 from app.providers.hypetech_client import cli  # noqa: F401  (exported for the registry)
 from app.providers.problems import problem

@@ -16,8 +16,8 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from app import money, wallet
 from app.cli_support import emit, fail, in_transaction, json_option
+from app.core import money, wallet
 
 
 class HypetechApiError(Exception):

@@ -15,7 +15,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app import errors, rotation, schemas, wallet
+from app import errors, rotation, schemas
+from app.core import wallet
 from app.providers import base
 from app.providers.igpx_client import cli  # noqa: F401  (exported for the registry)
 

@@ -13,8 +13,8 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from app import wallet
 from app.cli_support import emit, fail, in_transaction
+from app.core import wallet
 
 
 class IgpxApiError(Exception):

@@ -14,8 +14,9 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app import game_history, game_sessions, money, win_units
+from app import game_history, game_sessions, win_units
 from app.cli_support import Duration, emit, fail, in_transaction, json_option, table
+from app.core import money
 from app.errors import WalletError
 
 sessions_cli = AppGroup("sessions", help="Upside sessions a worker left open.")

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app import game_history, game_sessions, games, wallet, win_units
+from app import game_history, game_sessions, games, win_units
+from app.core import wallet
 from app.upside_keys import ApiKey
 
 Answer = dict[str, Any] | Exception

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app import jsjson, money
+from app import jsjson
+from app.core import money
 from app.providers.hypetech_signature import sign
 from app.simulate.runner import Answer, Options, Round
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import requests
 from sqlalchemy import Connection
 
-from app import players, wallet
+from app.core import players, wallet
 
 CENT = Decimal("0.01")
 MAX_ATTEMPTS = 5

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from app.wallet import CASHIER
+from app.core.wallet import CASHIER
 
 NOT_GAMES = (CASHIER, "import")
 

@@ -33,10 +33,10 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, select
 
-from app import ledger
+from app.core import ledger
+from app.core.models import accounts, journal_transactions, provider_transactions
 from app.db import fetch_one
 from app.errors import TransactionConflict, UnknownPlayer
-from app.models import accounts, journal_transactions, provider_transactions
 
 log = structlog.get_logger(__name__)
 

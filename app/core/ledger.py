@@ -26,9 +26,9 @@ from typing import NoReturn
 
 from sqlalchemy import Connection, func, select, text
 
+from app.core.models import accounts, players, postings
 from app.db import fetch_one
 from app.errors import CurrencyNotEnabled, UnknownPlayer
-from app.models import accounts, players, postings
 
 
 @dataclass(frozen=True)

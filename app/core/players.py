@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select, text
 
-from app import ledger, money
+from app.core import ledger, money
+from app.core.models import players
+from app.core.wallet import CASHIER, Kind
 from app.errors import InvalidRequest, PlayerAlreadyExists, UnknownPlayer, WalletError
-from app.models import players
-from app.wallet import CASHIER, Kind
 
 IMPORT_PROVIDER = "import"
 
