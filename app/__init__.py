@@ -12,10 +12,11 @@ from flask import Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from app import logs, metrics
+from app import logs
 from app.config import load_config
 from app.db import HeldConnections, budget, make_engine, resolve_database_url
-from app.json_answers import OrjsonProvider
+from app.web import metrics
+from app.web.json_answers import OrjsonProvider
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 log = structlog.get_logger("app.request")
@@ -46,8 +47,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import health, openapi
     from app.providers import PROVIDERS
+    from app.web import health, openapi
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
@@ -57,8 +58,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_audit(app: Flask) -> None:
-    from app import audit
     from app.providers import PROVIDERS
+    from app.web import audit
 
     audit.register(app, {provider.NAME for provider in PROVIDERS})
 

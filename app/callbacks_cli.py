@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app import callbacks
 from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.web import callbacks
 
 cli = AppGroup("callbacks", help="The audit trail of inbound provider callbacks.")
 _AGO = re.compile(r"(\d{1,6})([smhd])")

@@ -29,8 +29,9 @@ import psycopg
 import structlog
 from flask import Flask, Response, g
 
-from app import audit, callbacks, create_app
+from app import create_app
 from app.db import embedded, migrate
+from app.web import audit, callbacks
 
 DATABASE = "wallet_audit_cpu"
 BODY = json.dumps(

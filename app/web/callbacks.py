@@ -4,7 +4,7 @@ Every callback is stored after its answer is computed, in its own short transact
 (never the money transaction), so a request that failed can still be read. Headers
 that carry credentials (signatures, passphrases, JWTs, Authorization) are kept by
 name only, as ``[redacted]``; body fields with credential-like names are masked the
-same way. Flask-free: the web hook (:mod:`app.audit`) passes plain values.
+same way. Flask-free: the web hook (:mod:`app.web.audit`) passes plain values.
 
 This runs for every callback, in the same process (and under the same GIL) as the
 requests, so it is kept cheap: rows are written with ``COPY``, each header name is judged

@@ -1,4 +1,4 @@
-"""Store every answered provider callback in the audit trail (:mod:`app.callbacks`).
+"""Store every answered provider callback in the audit trail (:mod:`app.web.callbacks`).
 
 An ``after_request`` hook copies what the row needs into an entry and queues it; a
 background thread writes the queued entries in their own transactions, and any failure
@@ -22,8 +22,9 @@ import structlog
 from flask import Flask, Request, Response, g, request
 from sqlalchemy import Engine
 
-from app import callbacks, logs
+from app import logs
 from app.db import HeldConnections, driver_cursor, sqlstate
+from app.web import callbacks
 
 log = structlog.get_logger(__name__)
 # Sent as one simple query (no parameters): one round trip for both.

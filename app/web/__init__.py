@@ -1,0 +1,4 @@
+"""Around the provider callbacks: health, metrics, the OpenAPI document, the audit trail
+of raw callbacks, and how JSON answers are written. Nothing here names a provider: what
+a provider adds (routes, OpenAPI operations, headers to redact) comes from the registry.
+"""
