@@ -2,6 +2,7 @@
 expose ``cli`` (its admin commands); adding a provider is one module plus one entry here.
 """
 
-from app.providers import hypetech, igpx, upside
+from app.providers import hypetech, upside
+from app.providers.igpx import adapter as igpx
 
 PROVIDERS = (igpx, hypetech, upside)

@@ -18,7 +18,8 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
 from app import schemas
-from app.providers import answers, hypetech, igpx, upside
+from app.providers import answers, hypetech, upside
+from app.providers.igpx import adapter as igpx
 
 blueprint = Blueprint("openapi", __name__)
 JSON = "application/json"
@@ -147,10 +148,12 @@ def build(app: Flask) -> dict[str, Any]:
 
 
 def schema_name(schema: Any) -> str:
-    """``igpx.RollbackSchema`` → ``IgpxRollback``; answers are named by their class."""
+    """``igpx.RollbackSchema`` → ``IgpxRollback`` (named by its provider's package);
+    answers are named by their class."""
     cls = schema if isinstance(schema, type) else type(schema)
-    module = cls.__module__.rsplit(".", 1)[-1]
-    prefix = "" if module == "answers" else module.title()
+    parts = cls.__module__.split(".")
+    owner = parts[parts.index("providers") + 1] if "providers" in parts[:-1] else parts[-1]
+    prefix = "" if parts[-1] == "answers" else owner.title().replace("_", "")
     return prefix + cls.__name__.removesuffix("Schema")
 
 

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from app import errors, rotation, schemas
 from app.core import wallet
 from app.providers import base
-from app.providers.igpx_client import cli  # noqa: F401  (exported for the registry)
+from app.providers.igpx.client import cli  # noqa: F401  (exported for the registry)
 
 NAME = "igpx"
 blueprint = Blueprint(NAME, __name__, url_prefix="/igpx")
