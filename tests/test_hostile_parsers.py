@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from app import schemas, upside_auth, win_units
 from app.core import money
 from app.errors import InvalidAmount, InvalidRequest, InvalidSignature, UnknownCurrency
-from app.providers import base, hypetech_signature
+from app.providers import base
+from app.providers.hypetech import signature as hypetech_signature
 from app.upside_errors import AuthenticationFailed
 
 FAST = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "10")) * 10, deadline=None)

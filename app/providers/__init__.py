@@ -2,7 +2,8 @@
 expose ``cli`` (its admin commands); adding a provider is one module plus one entry here.
 """
 
-from app.providers import hypetech, upside
+from app.providers import upside
+from app.providers.hypetech import adapter as hypetech
 from app.providers.igpx import adapter as igpx
 
 PROVIDERS = (igpx, hypetech, upside)

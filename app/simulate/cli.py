@@ -15,9 +15,9 @@ from flask.cli import with_appcontext
 
 from app import upside_keys
 from app.cli_support import emit, fail, in_transaction, json_option
+from app.providers.hypetech.simulator import HypetechClient
 from app.providers.igpx.simulator import IgpxClient
 from app.simulate import runner
-from app.simulate.hypetech import HypetechClient
 from app.simulate.upside import UpsideClient
 
 

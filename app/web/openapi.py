@@ -18,7 +18,8 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
 from app import schemas
-from app.providers import answers, hypetech, upside
+from app.providers import answers, upside
+from app.providers.hypetech import adapter as hypetech
 from app.providers.igpx import adapter as igpx
 
 blueprint = Blueprint("openapi", __name__)

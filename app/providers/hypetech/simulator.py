@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app import jsjson
 from app.core import money
-from app.providers.hypetech_signature import sign
+from app.providers.hypetech import jsjson
+from app.providers.hypetech.signature import sign
 from app.simulate.runner import Answer, Options, Round
 
 

@@ -25,9 +25,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app import errors, rotation, schemas
 from app.core import money, wallet
-from app.providers import base, hypetech_signature
-from app.providers.hypetech_client import cli  # noqa: F401  (exported for the registry)
-from app.providers.problems import problem
+from app.providers import base
+from app.providers.hypetech import signature as hypetech_signature
+from app.providers.hypetech.client import cli  # noqa: F401  (exported for the registry)
+from app.providers.hypetech.problems import problem
 
 NAME = "hypetech"
 OLD_ROLLBACK_PREFIX = "rollback:"

@@ -4,7 +4,7 @@ Hypetech's Node process signs the object it sends, so the bytes we receive are
 usually exactly ``JSON.stringify(body)`` and the raw body is checked first. A body
 that reached us re-serialized (other whitespace, ``200.0`` for ``200``, escaped
 non-ASCII) is checked a second time against JavaScript's serialization of what it
-parses to (:mod:`app.jsjson`).
+parses to (:mod:`app.providers.hypetech.jsjson`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
-from app import jsjson
 from app.errors import InvalidSignature
 from app.providers import base
+from app.providers.hypetech import jsjson
 
 
 def sign(secret: str, url: str, message: bytes) -> str:
