@@ -12,9 +12,10 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app import game_history, win_units
 from app.cli_support import Duration, emit, in_transaction, table, to_jsonable
 from app.core import money, reports
+from app.providers.upside import history as game_history
+from app.providers.upside import win_units
 
 cli = AppGroup("report", help="Reports for finance and support.")
 

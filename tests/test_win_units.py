@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from app import games, win_units
 from app.errors import InvalidAmount
+from app.providers.upside import games, win_units
 from tests.factories import balance, deposit, in_transaction
 from tests.upside_helpers import act, bet, make_game, make_key, make_player, payout, token
 

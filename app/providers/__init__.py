@@ -2,8 +2,8 @@
 expose ``cli`` (its admin commands); adding a provider is one module plus one entry here.
 """
 
-from app.providers import upside
 from app.providers.hypetech import adapter as hypetech
 from app.providers.igpx import adapter as igpx
+from app.providers.upside import adapter as upside
 
 PROVIDERS = (igpx, hypetech, upside)

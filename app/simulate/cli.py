@@ -13,12 +13,12 @@ import requests
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app import upside_keys
 from app.cli_support import emit, fail, in_transaction, json_option
 from app.providers.hypetech.simulator import HypetechClient
 from app.providers.igpx.simulator import IgpxClient
+from app.providers.upside import keys as upside_keys
+from app.providers.upside.simulator import UpsideClient
 from app.simulate import runner
-from app.simulate.upside import UpsideClient
 
 
 class Percent(click.ParamType):

@@ -18,9 +18,10 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
 from app import schemas
-from app.providers import answers, upside
+from app.providers import answers
 from app.providers.hypetech import adapter as hypetech
 from app.providers.igpx import adapter as igpx
+from app.providers.upside import adapter as upside
 
 blueprint = Blueprint("openapi", __name__)
 JSON = "application/json"

@@ -20,21 +20,15 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app import (
-    errors,
-    exact_json,
-    games,
-    rotation,
-    schemas,
-    upside_auth,
-    upside_errors,
-    upside_keys,
-    win_units,
-)
+from app import errors, exact_json, rotation, schemas
 from app.db import UnitOfWork
 from app.providers import base
-from app.providers.upside_cli import cli  # noqa: F401  (exported for the registry)
-from app.providers.upside_triggers import TRIGGERS, Call
+from app.providers.upside import auth as upside_auth
+from app.providers.upside import errors as upside_errors
+from app.providers.upside import games, win_units
+from app.providers.upside import keys as upside_keys
+from app.providers.upside.cli import cli  # noqa: F401  (exported for the registry)
+from app.providers.upside.triggers import TRIGGERS, Call
 
 NAME = "upside"
 blueprint = Blueprint(NAME, __name__, url_prefix="/upside")

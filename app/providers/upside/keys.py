@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Row, delete, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import games
 from app.errors import InvalidRequest, WalletError
-from app.upside_errors import (
+from app.providers.upside import games
+from app.providers.upside.errors import (
     AddressNotAllowed,
     AuthenticationFailed,
     GameNotAllowed,
@@ -42,7 +42,7 @@ from app.upside_errors import (
     RateLimited,
     ReplayedRequest,
 )
-from app.upside_models import upside_api_keys, upside_rate_windows, upside_used_signatures
+from app.providers.upside.models import upside_api_keys, upside_rate_windows, upside_used_signatures
 
 KEY_PREFIX = "upk_"
 _HKDF_INFO = b"seamless-wallet upside api-key secrets v1"

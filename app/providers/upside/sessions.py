@@ -29,10 +29,11 @@ from sqlalchemy import Connection, Row, Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import OperationalError
 
-from app import exact_json, games, win_units
+from app import exact_json
 from app.core import wallet
 from app.errors import InvalidRequest
-from app.upside_errors import (
+from app.providers.upside import games, win_units
+from app.providers.upside.errors import (
     BetAboveMaxBet,
     InsufficientBalance,
     PayoutAboveMaximum,
@@ -46,7 +47,7 @@ from app.upside_errors import (
     SessionOfAnotherGame,
     SessionOfAnotherPlayer,
 )
-from app.upside_models import upside_sessions
+from app.providers.upside.models import upside_sessions
 
 PROVIDER = "upside"
 BET_PLACED, SETTLED, FAILED = "bet_placed", "settled", "failed"

@@ -19,11 +19,11 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import win_units
 from app.core import ledger
 from app.errors import InvalidRequest
-from app.upside_errors import GameInactive, GameNotFound
-from app.upside_models import upside_games
+from app.providers.upside import win_units
+from app.providers.upside.errors import GameInactive, GameNotFound
+from app.providers.upside.models import upside_games
 
 POOL_PREFIX = "pool:"
 BANKROLL = "upside:bankroll"

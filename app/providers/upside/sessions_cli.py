@@ -14,10 +14,12 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app import game_history, game_sessions, win_units
 from app.cli_support import Duration, emit, fail, in_transaction, json_option, table
 from app.core import money
 from app.errors import WalletError
+from app.providers.upside import history as game_history
+from app.providers.upside import sessions as game_sessions
+from app.providers.upside import win_units
 
 sessions_cli = AppGroup("sessions", help="Upside sessions a worker left open.")
 

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from sqlalchemy import Connection
 
-from app import upside_keys
-from app.upside_errors import AuthenticationFailed
-from app.upside_keys import ApiKey, SecretBox
+from app.providers.upside import keys as upside_keys
+from app.providers.upside.errors import AuthenticationFailed
+from app.providers.upside.keys import ApiKey, SecretBox
 
 PATH = "/upside/game-actions"
 METHOD = "POST"

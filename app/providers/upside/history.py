@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, Text, case, func, select
 
-from app import exact_json, win_units
-from app.game_sessions import BET_PLACED, SETTLED
-from app.upside_models import upside_sessions
+from app import exact_json
+from app.providers.upside import win_units
+from app.providers.upside.models import upside_sessions
+from app.providers.upside.sessions import BET_PLACED, SETTLED
 
 MAX_PAGE = 100
 

@@ -9,10 +9,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection
 
-from app import games, upside_auth, upside_keys, win_units
 from app.cli_support import emit, fail, in_transaction, json_option, table
 from app.core import money, players
-from app.providers.upside_sessions_cli import sessions_cli
+from app.providers.upside import auth as upside_auth
+from app.providers.upside import games, win_units
+from app.providers.upside import keys as upside_keys
+from app.providers.upside.sessions_cli import sessions_cli
 
 cli = AppGroup("upside", help="Upside game-actions: games, pools, API keys, player tokens.")
 games_cli = AppGroup("games", help="Game types, each with a WIN pool.")

@@ -17,7 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app import games, upside_auth, upside_keys, win_units
+from app.providers.upside import auth as upside_auth
+from app.providers.upside import games, win_units
+from app.providers.upside import keys as upside_keys
 from app.simulate.runner import Answer, Options, Round
 
 MAX_MULTIPLIER = 3

@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app import game_history, game_sessions, games, win_units
 from app.core import wallet
-from app.upside_keys import ApiKey
+from app.providers.upside import games, win_units
+from app.providers.upside import history as game_history
+from app.providers.upside import sessions as game_sessions
+from app.providers.upside.keys import ApiKey
 
 Answer = dict[str, Any] | Exception
 

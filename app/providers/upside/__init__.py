@@ -1,0 +1,3 @@
+"""Upside game-actions, the server side: the adapter and its eight triggers, and Upside's
+own domain (API keys, worker and player authentication, games and their WIN pools,
+sessions, history, WIN units), its CLI group and its simulator client."""
