@@ -12,10 +12,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import schemas
 from app.core import money
 from app.errors import InvalidAmount, InvalidRequest, InvalidSignature, UnknownCurrency
-from app.providers import base
+from app.providers import base, schemas
 from app.providers.hypetech import signature as hypetech_signature
 from app.providers.upside import auth as upside_auth
 from app.providers.upside import win_units

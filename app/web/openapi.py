@@ -17,8 +17,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
-from app import schemas
-from app.providers import answers
+from app.providers import answers, schemas
 from app.providers.hypetech import adapter as hypetech
 from app.providers.igpx import adapter as igpx
 from app.providers.upside import adapter as upside

@@ -23,9 +23,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app import errors, rotation, schemas
+from app import errors, rotation
 from app.core import money, wallet
-from app.providers import base
+from app.providers import base, schemas
 from app.providers.hypetech import signature as hypetech_signature
 from app.providers.hypetech.client import cli  # noqa: F401  (exported for the registry)
 from app.providers.hypetech.problems import problem

@@ -15,9 +15,9 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app import errors, rotation, schemas
+from app import errors, rotation
 from app.core import wallet
-from app.providers import base
+from app.providers import base, schemas
 from app.providers.igpx.client import cli  # noqa: F401  (exported for the registry)
 
 NAME = "igpx"

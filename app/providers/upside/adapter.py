@@ -20,9 +20,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from app import errors, exact_json, rotation, schemas
+from app import errors, exact_json, rotation
 from app.db import UnitOfWork
-from app.providers import base
+from app.providers import base, schemas
 from app.providers.upside import auth as upside_auth
 from app.providers.upside import errors as upside_errors
 from app.providers.upside import games, win_units
