@@ -18,7 +18,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 
 from app import create_app, logs
-from app.cli import cli
+from app.cli.main import cli
 from app.core import ledger
 from app.db import UnitOfWork, embedded, migrate
 from app.web import audit

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import text
 
-from app.cli import cli
+from app.cli.main import cli
 from app.core import ledger, wallet
 from app.db import UnitOfWork
 from app.providers.upside import games

@@ -16,7 +16,7 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli_support import emit, fail, in_transaction, json_option
+from app.cli.support import emit, fail, in_transaction, json_option
 from app.core import money, wallet
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from app.core import money
 from app.providers.hypetech import jsjson
 from app.providers.hypetech.signature import sign
-from app.simulate.runner import Answer, Options, Round
+from app.simulate import Answer, Options, Round
 
 
 class HypetechClient:

@@ -13,7 +13,7 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli_support import emit, fail, in_transaction
+from app.cli.support import emit, fail, in_transaction
 from app.core import wallet
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.providers.base import hmac_sha256_hex
-from app.simulate.runner import Answer, Options, Round
+from app.simulate import Answer, Options, Round
 
 INSUFFICIENT = {"INSUFFICIENT_FUNDS", "INSUFFICENT_FUNDS"}  # either configured spelling
 

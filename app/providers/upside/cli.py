@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection
 
-from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.cli.support import emit, fail, in_transaction, json_option, table
 from app.core import money, players
 from app.providers.upside import auth as upside_auth
 from app.providers.upside import games, win_units

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.cli_support import Duration, emit, fail, in_transaction, json_option, table
+from app.cli.support import Duration, emit, fail, in_transaction, json_option, table
 from app.core import money
 from app.errors import WalletError
 from app.providers.upside import history as game_history

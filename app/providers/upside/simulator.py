@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from app.providers.upside import auth as upside_auth
 from app.providers.upside import games, win_units
 from app.providers.upside import keys as upside_keys
-from app.simulate.runner import Answer, Options, Round
+from app.simulate import Answer, Options, Round
 
 MAX_MULTIPLIER = 3
 PATH = upside_auth.PATH

@@ -1,4 +1,4 @@
-"""``wallet simulate igpx|hypetech|upside``: the command around ``runner.simulate``."""
+"""``wallet simulate PROVIDER``: the command around :func:`app.simulate.simulate`."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import requests
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.cli_support import emit, fail, in_transaction, json_option
+from app import simulate as runner
+from app.cli.support import emit, fail, in_transaction, json_option
 from app.providers.hypetech.simulator import HypetechClient
 from app.providers.igpx.simulator import IgpxClient
 from app.providers.upside import keys as upside_keys
 from app.providers.upside.simulator import UpsideClient
-from app.simulate import runner
 
 
 class Percent(click.ParamType):

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.cli.support import emit, fail, in_transaction, json_option, table
 from app.web import callbacks
 
 cli = AppGroup("callbacks", help="The audit trail of inbound provider callbacks.")

@@ -1,6 +1,10 @@
-"""The simulation: players with a model of their balance, rounds played in parallel
-across players (each player's rounds in order), and a final check of the model against
-the ledger.
+"""``wallet simulate``: play a provider against a running wallet and check every balance.
+
+This module owns the run: players with a model of their balance, rounds played in
+parallel across players (each player's rounds in order), retries, and a final check of
+the model against the ledger. Each provider package brings one small client behind the
+:class:`ProviderClient` interface: it prepares what the provider needs in the database
+and plays one round, signing as the provider.
 
 The model is exact because only the simulator touches its own players
 (``sim-<run>-<n>``): every answer that reports a balance is compared with it, and at the

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from app import create_app, db
-from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.cli.support import emit, fail, in_transaction, json_option, table
 from app.config import ConfigError
 from app.core import ledger, money, players, wallet
 from app.core.models import accounts, journal_transactions, postings, provider_transactions
@@ -377,9 +377,10 @@ def ledger_verify(as_json: bool) -> None:
 
 
 def _add_provider_commands() -> None:
-    from app import callbacks_cli, report_commands
+    from app.cli import callbacks as callbacks_cli
+    from app.cli import reports as report_commands
+    from app.cli.simulate import simulate
     from app.providers import PROVIDERS
-    from app.simulate.cli import simulate
 
     cli.add_command(report_commands.cli)
     cli.add_command(simulate)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.cli_support import Duration, emit, in_transaction, table, to_jsonable
+from app.cli.support import Duration, emit, in_transaction, table, to_jsonable
 from app.core import money, reports
 from app.providers.upside import history as game_history
 from app.providers.upside import win_units
