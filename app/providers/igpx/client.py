@@ -8,13 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import click
 import requests
-from flask import current_app
-from flask.cli import AppGroup
-
-from app.cli.support import emit, fail, in_transaction
-from app.core import wallet
 
 
 class IgpxApiError(Exception):
@@ -122,22 +116,3 @@ def client_from_config(config: dict[str, Any]) -> IgpxClient:
         config["IGPX_CLIENT_PASSWORD"],
         timeout_s=config["OUTBOUND_TIMEOUT_S"],
     )
-
-
-cli = AppGroup("igpx", help="Calls to the IGPX sportsbook.")
-
-
-@cli.command("launch")
-@click.argument("player_id")
-@click.argument("currency")
-@click.option("--lang", default=None, help="Language code for the sportsbook, e.g. en.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def launch(player_id: str, currency: str, lang: str | None, as_json: bool) -> None:
-    """Print the sportsbook iframe URL for PLAYER_ID playing in CURRENCY."""
-    if not in_transaction(wallet.balances, player_id, currency):
-        fail(f"player {player_id!r} has no {currency} wallet")
-    try:
-        url = client_from_config(current_app.config).start_session(player_id, currency, lang)
-    except IgpxApiError as exc:
-        fail(str(exc))
-    emit({"player_id": player_id, "currency": currency, "url": url}, as_json, text=url)
