@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from flask import Flask, g, jsonify, request
@@ -18,12 +19,21 @@ from app.db import HeldConnections, budget, make_engine, resolve_database_url
 from app.web import metrics
 from app.web.json_answers import OrjsonProvider
 
+if TYPE_CHECKING:
+    from app.providers.registry import Provider
+
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 log = structlog.get_logger("app.request")
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app from the environment, or from defaults plus ``test_config`` in tests."""
+def create_app(
+    test_config: dict[str, Any] | None = None, providers: Sequence[Provider] | None = None
+) -> Flask:
+    """Build the app from the environment, or from defaults plus ``test_config`` in tests.
+
+    ``providers`` is the provider registry (:data:`app.providers.PROVIDERS` by default).
+    """
+    registry = _default_registry() if providers is None else tuple(providers)
     settings = load_config() if test_config is None else {**load_config({}), **test_config}
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"])
     app = Flask(__name__)
@@ -39,29 +49,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         prepare_threshold=settings["DB_PREPARE_THRESHOLD"],
     )
     app.extensions["wallet.held"] = HeldConnections()
-    _register_blueprints(app)
+    app.extensions["wallet.providers"] = registry
+    _register_blueprints(app, registry)
     _register_request_log(app)
     _register_error_handlers(app)
-    _register_audit(app)
+    _register_audit(app, registry)
     return app
 
 
-def _register_blueprints(app: Flask) -> None:
+def _default_registry() -> tuple[Provider, ...]:
     from app.providers import PROVIDERS
+
+    return PROVIDERS
+
+
+def _register_blueprints(app: Flask, registry: tuple[Provider, ...]) -> None:
     from app.web import health, openapi
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
     app.register_blueprint(openapi.blueprint)
-    for provider in PROVIDERS:
+    for provider in registry:
         app.register_blueprint(provider.blueprint)
 
 
-def _register_audit(app: Flask) -> None:
-    from app.providers import PROVIDERS
+def _register_audit(app: Flask, registry: tuple[Provider, ...]) -> None:
     from app.web import audit
 
-    audit.register(app, {provider.NAME for provider in PROVIDERS})
+    audit.register(app, {provider.name for provider in registry})
 
 
 def _register_request_log(app: Flask) -> None:

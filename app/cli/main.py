@@ -386,7 +386,7 @@ def _add_provider_commands() -> None:
     cli.add_command(simulate)
     cli.add_command(callbacks_cli.cli)
     for provider in PROVIDERS:
-        if getattr(provider, "cli", None) is not None:
+        if provider.cli is not None:
             cli.add_command(provider.cli)
 
 

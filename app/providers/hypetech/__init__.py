@@ -1,3 +1,9 @@
 """Hypetech: the webhook adapter, its ``Hype-Hash`` signature (with JavaScript's JSON
 serialization), RFC 7807 problems, the outbound client, its CLI group and its simulator
 client."""
+
+from app.providers.hypetech import adapter
+from app.providers.hypetech.cli import cli
+from app.providers.registry import Provider
+
+PROVIDER = Provider(name=adapter.NAME, blueprint=adapter.blueprint, cli=cli)

@@ -27,7 +27,6 @@ from app import errors, rotation
 from app.core import money, wallet
 from app.providers import base, schemas
 from app.providers.hypetech import signature as hypetech_signature
-from app.providers.hypetech.cli import cli  # noqa: F401  (exported for the registry)
 from app.providers.hypetech.problems import problem
 
 NAME = "hypetech"

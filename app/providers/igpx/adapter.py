@@ -18,7 +18,6 @@ from werkzeug.exceptions import HTTPException
 from app import errors, rotation
 from app.core import wallet
 from app.providers import base, schemas
-from app.providers.igpx.cli import cli  # noqa: F401  (exported for the registry)
 
 NAME = "igpx"
 blueprint = Blueprint(NAME, __name__, url_prefix="/igpx")

@@ -1,3 +1,9 @@
 """Upside game-actions, the server side: the adapter and its eight triggers, and Upside's
 own domain (API keys, worker and player authentication, games and their WIN pools,
 sessions, history, WIN units), its CLI group and its simulator client."""
+
+from app.providers.registry import Provider
+from app.providers.upside import adapter
+from app.providers.upside.cli import cli
+
+PROVIDER = Provider(name=adapter.NAME, blueprint=adapter.blueprint, cli=cli)

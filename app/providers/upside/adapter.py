@@ -27,7 +27,6 @@ from app.providers.upside import auth as upside_auth
 from app.providers.upside import errors as upside_errors
 from app.providers.upside import games, win_units
 from app.providers.upside import keys as upside_keys
-from app.providers.upside.cli import cli  # noqa: F401  (exported for the registry)
 from app.providers.upside.triggers import TRIGGERS, Call
 
 NAME = "upside"

@@ -1,0 +1,28 @@
+"""What a provider brings to the wallet, in one object.
+
+A provider package exports one :class:`Provider`; :data:`app.providers.PROVIDERS` lists
+them, and every part of the product that differs by provider loops over that list
+instead of naming providers: ``create_app`` registers each blueprint, the ``wallet``
+command adds each CLI group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+from flask import Blueprint
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One provider protocol. ``name`` is also its blueprint's name: the audit trail and
+    the metrics know a callback's provider by the blueprint that answered it."""
+
+    name: str
+    blueprint: Blueprint
+    cli: click.Group | None = None
+
+    def __post_init__(self) -> None:
+        if self.blueprint.name != self.name:
+            raise ValueError(f"provider {self.name!r} has blueprint {self.blueprint.name!r}")
