@@ -34,7 +34,10 @@ def create_app(
     ``providers`` is the provider registry (:data:`app.providers.PROVIDERS` by default).
     """
     registry = _default_registry() if providers is None else tuple(providers)
-    settings = load_config() if test_config is None else {**load_config({}), **test_config}
+    if test_config is None:
+        settings = load_config(providers=registry)
+    else:
+        settings = {**load_config({}, registry), **test_config}
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"])
     app = Flask(__name__)
     app.json = OrjsonProvider(app)

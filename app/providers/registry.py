@@ -2,16 +2,21 @@
 
 A provider package exports one :class:`Provider`; :data:`app.providers.PROVIDERS` lists
 them, and every part of the product that differs by provider loops over that list
-instead of naming providers: ``create_app`` registers each blueprint, the ``wallet``
-command adds each CLI group.
+instead of naming providers: ``create_app`` registers each blueprint,
+``config.load_config`` reads each provider's settings (and the previous value of each
+rotating secret), the ``wallet`` command adds each CLI group.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import click
 from flask import Blueprint
+
+Settings = Callable[[Mapping[str, str], list[str]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,10 @@ class Provider:
 
     name: str
     blueprint: Blueprint
+    settings: Settings
+    """Reads the provider's settings from the environment, appending what is wrong."""
+    secrets: tuple[str, ...] = ()
+    """Settings that rotate: ``<NAME>_PREVIOUS`` is accepted too (:mod:`app.rotation`)."""
     cli: click.Group | None = None
 
     def __post_init__(self) -> None:

@@ -2,8 +2,14 @@
 serialization), RFC 7807 problems, the outbound client, its CLI group and its simulator
 client."""
 
-from app.providers.hypetech import adapter
+from app.providers.hypetech import adapter, settings
 from app.providers.hypetech.cli import cli
 from app.providers.registry import Provider
 
-PROVIDER = Provider(name=adapter.NAME, blueprint=adapter.blueprint, cli=cli)
+PROVIDER = Provider(
+    name=adapter.NAME,
+    blueprint=adapter.blueprint,
+    settings=settings.read,
+    secrets=settings.SECRETS,
+    cli=cli,
+)

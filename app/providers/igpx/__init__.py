@@ -1,8 +1,14 @@
 """IGPX sportsbook: the callback adapter, the outbound client, its CLI group and its
 simulator client."""
 
-from app.providers.igpx import adapter
+from app.providers.igpx import adapter, settings
 from app.providers.igpx.cli import cli
 from app.providers.registry import Provider
 
-PROVIDER = Provider(name=adapter.NAME, blueprint=adapter.blueprint, cli=cli)
+PROVIDER = Provider(
+    name=adapter.NAME,
+    blueprint=adapter.blueprint,
+    settings=settings.read,
+    secrets=settings.SECRETS,
+    cli=cli,
+)

@@ -3,7 +3,13 @@ own domain (API keys, worker and player authentication, games and their WIN pool
 sessions, history, WIN units), its CLI group and its simulator client."""
 
 from app.providers.registry import Provider
-from app.providers.upside import adapter
+from app.providers.upside import adapter, settings
 from app.providers.upside.cli import cli
 
-PROVIDER = Provider(name=adapter.NAME, blueprint=adapter.blueprint, cli=cli)
+PROVIDER = Provider(
+    name=adapter.NAME,
+    blueprint=adapter.blueprint,
+    settings=settings.read,
+    secrets=settings.SECRETS,
+    cli=cli,
+)
