@@ -4,17 +4,21 @@ A provider package exports one :class:`Provider`; :data:`app.providers.PROVIDERS
 them, and every part of the product that differs by provider loops over that list
 instead of naming providers: ``create_app`` registers each blueprint,
 ``config.load_config`` reads each provider's settings (and the previous value of each
-rotating secret), the ``wallet`` command adds each CLI group.
+rotating secret), ``/openapi.json`` documents each provider's routes, the ``wallet``
+command adds each CLI group.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Blueprint
+
+if TYPE_CHECKING:
+    from app.web.openapi import Operation
 
 Settings = Callable[[Mapping[str, str], list[str]], dict[str, Any]]
 
@@ -30,6 +34,8 @@ class Provider:
     """Reads the provider's settings from the environment, appending what is wrong."""
     secrets: tuple[str, ...] = ()
     """Settings that rotate: ``<NAME>_PREVIOUS`` is accepted too (:mod:`app.rotation`)."""
+    operations: Mapping[str, Operation] = field(default_factory=dict)
+    """How ``/openapi.json`` describes each of the blueprint's routes, by endpoint."""
     cli: click.Group | None = None
 
     def __post_init__(self) -> None:

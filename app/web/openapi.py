@@ -1,9 +1,10 @@
 """``GET /openapi.json``: every route, its request and answer schemas, from marshmallow.
 
 Built once per app with apispec's marshmallow plugin from the adapters' own request
-schemas and the answer schemas in :mod:`app.providers.answers`. Each route is
-described by its endpoint in :data:`OPERATIONS`; a route without an entry makes
-``build`` fail, so a new route cannot go undocumented.
+schemas and their answer schemas. Each route is described by its endpoint: the
+wallet's own in :data:`OPERATIONS`, each provider's in its registry entry's
+``operations``; a route without an entry makes ``build`` fail, so a new route cannot
+go undocumented.
 """
 
 from __future__ import annotations
@@ -17,14 +18,10 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
-from app.providers import answers, schemas
-from app.providers.hypetech import adapter as hypetech
-from app.providers.igpx import adapter as igpx
-from app.providers.upside import adapter as upside
+from app.web import answers
 
 blueprint = Blueprint("openapi", __name__)
 JSON = "application/json"
-PROBLEM = "application/problem+json"
 
 
 Answers = dict[int | str, tuple[str, type[Schema] | None, str]]
@@ -38,37 +35,6 @@ class Operation:
     headers: tuple[str, ...] = ()
     answers: Answers = field(default_factory=dict)
     description: str = ""
-
-
-IGPX_HEADERS = ("X-Security-Hash",)
-UPSIDE_HEADERS = (
-    "UPSIDE-ACCESS-KEY",
-    "UPSIDE-ACCESS-SIGN",
-    "UPSIDE-ACCESS-TIMESTAMP",
-    "UPSIDE-ACCESS-PASSPHRASE",
-    "B3-JWT",
-)
-_IGPX: Answers = {200: (JSON, answers.IgpxAnswerSchema, "every answer, success or error")}
-_PROBLEMS: Answers = {
-    "default": (PROBLEM, answers.ProblemSchema, "400, 401, 402, 403, 404, 409, 500, 503")
-}
-_UPSIDE: Answers = {
-    200: (JSON, answers.UpsideSuccessSchema, "the trigger's fields"),
-    "default": (JSON, answers.UpsideFailureSchema, "400, 401, 403, 404, 409, 422, 429, 503"),
-}
-
-
-def _upside_requirements() -> str:
-    wire = {name: f.data_key or name for name, f in upside.ActionSchema().fields.items()}
-    needs = (
-        f"{t} needs {', '.join(wire[n] for n in names)}" for t, names in upside.REQUIRED.items()
-    )
-    return "; ".join(needs)
-
-
-def _hypetech(summary: str, body: type[Schema], ok: type[Schema]) -> Operation:
-    answered: Answers = {200: (JSON, ok, "done"), **_PROBLEMS}
-    return Operation(summary, "hypetech", body, ("Hype-Hash",), answered)
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -87,32 +53,6 @@ OPERATIONS: dict[str, Operation] = {
         "Prometheus metrics", "health", answers={200: ("text/plain", None, "exposition format")}
     ),
     "openapi.spec": Operation("This document", "health", answers={200: (JSON, None, "OpenAPI 3")}),
-    "igpx.transaction": Operation(
-        "IGPX bet or result", "igpx", igpx.TransactionSchema, IGPX_HEADERS, _IGPX
-    ),
-    "igpx.transaction_rollback": Operation(
-        "IGPX rollback", "igpx", igpx.RollbackSchema, IGPX_HEADERS, _IGPX
-    ),
-    "hypetech.get_balance": _hypetech(
-        "Hypetech balance", hypetech.BalanceSchema, answers.HypetechBalanceAnswerSchema
-    ),
-    "hypetech.register": _hypetech(
-        "Hypetech bet", hypetech.MoneySchema, answers.HypetechMoneyAnswerSchema
-    ),
-    "hypetech.rewards": _hypetech(
-        "Hypetech win", hypetech.MoneySchema, answers.HypetechMoneyAnswerSchema
-    ),
-    "hypetech.rollback": _hypetech(
-        "Hypetech rollback", hypetech.RollbackSchema, answers.HypetechRollbackAnswerSchema
-    ),
-    "upside.game_actions": Operation(
-        "Upside game action (one route; `trigger` picks the action)",
-        "upside",
-        upside.ActionSchema,
-        UPSIDE_HEADERS,
-        _UPSIDE,
-        _upside_requirements(),
-    ),
 }
 
 
@@ -135,10 +75,13 @@ def build(app: Flask) -> dict[str, Any]:
         info={"description": "Provider callbacks, health and metrics of the operator's wallet."},
     )
     _map_custom_fields(plugin)
+    operations = dict(OPERATIONS)
+    for provider in app.extensions["wallet.providers"]:
+        operations.update(provider.operations)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
             continue
-        operation = OPERATIONS.get(rule.endpoint)
+        operation = operations.get(rule.endpoint)
         if operation is None:
             raise LookupError(f"route {rule.rule} ({rule.endpoint}) has no OpenAPI description")
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
@@ -159,6 +102,9 @@ def schema_name(schema: Any) -> str:
 
 
 def _map_custom_fields(plugin: MarshmallowPlugin) -> None:
+    """The fields every provider's request schemas share (:mod:`app.providers.schemas`)."""
+    from app.providers import schemas
+
     def describe(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
         if isinstance(field, schemas.ProviderId):
             return {"type": "string", "minLength": 1, "maxLength": 128}

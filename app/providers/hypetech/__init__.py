@@ -2,7 +2,7 @@
 serialization), RFC 7807 problems, the outbound client, its CLI group and its simulator
 client."""
 
-from app.providers.hypetech import adapter, settings
+from app.providers.hypetech import adapter, answers, settings
 from app.providers.hypetech.cli import cli
 from app.providers.registry import Provider
 
@@ -11,5 +11,6 @@ PROVIDER = Provider(
     blueprint=adapter.blueprint,
     settings=settings.read,
     secrets=settings.SECRETS,
+    operations=answers.OPERATIONS,
     cli=cli,
 )

@@ -1,7 +1,7 @@
 """IGPX sportsbook: the callback adapter, the outbound client, its CLI group and its
 simulator client."""
 
-from app.providers.igpx import adapter, settings
+from app.providers.igpx import adapter, answers, settings
 from app.providers.igpx.cli import cli
 from app.providers.registry import Provider
 
@@ -10,5 +10,6 @@ PROVIDER = Provider(
     blueprint=adapter.blueprint,
     settings=settings.read,
     secrets=settings.SECRETS,
+    operations=answers.OPERATIONS,
     cli=cli,
 )

@@ -3,7 +3,7 @@ own domain (API keys, worker and player authentication, games and their WIN pool
 sessions, history, WIN units), its CLI group and its simulator client."""
 
 from app.providers.registry import Provider
-from app.providers.upside import adapter, settings
+from app.providers.upside import adapter, answers, settings
 from app.providers.upside.cli import cli
 
 PROVIDER = Provider(
@@ -11,5 +11,6 @@ PROVIDER = Provider(
     blueprint=adapter.blueprint,
     settings=settings.read,
     secrets=settings.SECRETS,
+    operations=answers.OPERATIONS,
     cli=cli,
 )
