@@ -79,7 +79,11 @@ def _register_blueprints(app: Flask, registry: tuple[Provider, ...]) -> None:
 def _register_audit(app: Flask, registry: tuple[Provider, ...]) -> None:
     from app.web import audit
 
-    audit.register(app, {provider.name for provider in registry})
+    audit.register(
+        app,
+        {provider.name for provider in registry},
+        [header for provider in registry for header in provider.secret_headers],
+    )
 
 
 def _register_request_log(app: Flask) -> None:

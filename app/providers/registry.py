@@ -4,8 +4,9 @@ A provider package exports one :class:`Provider`; :data:`app.providers.PROVIDERS
 them, and every part of the product that differs by provider loops over that list
 instead of naming providers: ``create_app`` registers each blueprint,
 ``config.load_config`` reads each provider's settings (and the previous value of each
-rotating secret), ``/openapi.json`` documents each provider's routes, the ``wallet``
-command adds each CLI group.
+rotating secret), the audit trail redacts each provider's credential headers,
+``/openapi.json`` documents each provider's routes, the ``wallet`` command adds each
+CLI group.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Provider:
     """Reads the provider's settings from the environment, appending what is wrong."""
     secrets: tuple[str, ...] = ()
     """Settings that rotate: ``<NAME>_PREVIOUS`` is accepted too (:mod:`app.rotation`)."""
+    secret_headers: tuple[str, ...] = ()
+    """Request headers that carry credentials: stored as ``[redacted]`` in the audit trail."""
     operations: Mapping[str, Operation] = field(default_factory=dict)
     """How ``/openapi.json`` describes each of the blueprint's routes, by endpoint."""
     cli: click.Group | None = None

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,10 +40,16 @@ _BEGIN_NO_FLUSH_WAIT = "BEGIN; SET LOCAL synchronous_commit TO OFF"
 WRITE_INTERVAL_S = 0.1
 
 
-def register(app: Flask, providers: set[str]) -> None:
+def register(app: Flask, providers: set[str], secret_headers: Iterable[str] = ()) -> None:
+    """Store the callbacks answered by the ``providers``' blueprints, with their
+    ``secret_headers`` redacted."""
     if not app.config.get("CALLBACK_AUDIT", True):
         return
-    writer = AuditWriter(app.extensions["wallet.engine"], held=app.extensions["wallet.held"])
+    writer = AuditWriter(
+        app.extensions["wallet.engine"],
+        held=app.extensions["wallet.held"],
+        secret_headers=secret_headers,
+    )
     app.extensions["wallet.audit"] = writer
     body_limit = app.config["MAX_BODY_BYTES"]
 
@@ -83,8 +89,10 @@ class AuditWriter:
         max_batch: int = 500,
         interval_s: float = WRITE_INTERVAL_S,
         held: HeldConnections | None = None,
+        secret_headers: Iterable[str] = (),
     ) -> None:
         self._engine = engine
+        self._secret_headers = frozenset(name.lower() for name in secret_headers)
         self._held = held or HeldConnections()
         self._max_queue = max_queue
         self._max_batch = max_batch
@@ -164,7 +172,7 @@ class AuditWriter:
         try:
             with driver_cursor(conn, _BEGIN_NO_FLUSH_WAIT) as cursor:
                 cursor.execute(_BEGIN_NO_FLUSH_WAIT)
-                callbacks.copy_rows(cursor, batch)
+                callbacks.copy_rows(cursor, batch, self._secret_headers)
                 cursor.execute("COMMIT")
         finally:
             self._held.release(conn)

@@ -2,9 +2,10 @@
 
 Every callback is stored after its answer is computed, in its own short transaction
 (never the money transaction), so a request that failed can still be read. Headers
-that carry credentials (signatures, passphrases, JWTs, Authorization) are kept by
-name only, as ``[redacted]``; body fields with credential-like names are masked the
-same way. Flask-free: the web hook (:mod:`app.web.audit`) passes plain values.
+that carry credentials (``Authorization``, cookies, each provider's signature headers
+as its registry entry names them, and any header whose name sounds like a credential)
+are kept by name only, as ``[redacted]``; body fields with credential-like names are
+masked the same way. Flask-free: the web hook (:mod:`app.web.audit`) passes plain values.
 
 This runs for every callback, in the same process (and under the same GIL) as the
 requests, so it is kept cheap: rows are written with ``COPY``, each header name is judged
@@ -49,20 +50,8 @@ from app.db import driver_cursor
 from app.logs import SECRET_WORDS
 
 REDACTED = "[redacted]"
-CREDENTIAL_HEADERS = frozenset(
-    name.lower()
-    for name in (
-        "Authorization",
-        "Proxy-Authorization",
-        "Cookie",
-        "X-Security-Hash",
-        "X-Securty-Hash",
-        "Hype-Hash",
-        "UPSIDE-ACCESS-SIGN",
-        "UPSIDE-ACCESS-PASSPHRASE",
-        "B3-JWT",
-    )
-)
+CREDENTIAL_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie"))
+NO_HEADERS: frozenset[str] = frozenset()
 _SECRET_NAME = re.compile("|".join(SECRET_WORDS), re.IGNORECASE)
 
 
@@ -135,7 +124,9 @@ COLUMNS = (
 _COPY = f"COPY callbacks ({', '.join(COLUMNS)}) FROM STDIN"
 
 
-def record_many(conn: Connection, entries: list[Entry]) -> None:
+def record_many(
+    conn: Connection, entries: list[Entry], secret_headers: frozenset[str] = NO_HEADERS
+) -> None:
     """Every entry with one ``COPY``, in the caller's transaction.
 
     ``COPY`` on the psycopg connection under ``conn`` (the transaction SQLAlchemy
@@ -144,17 +135,20 @@ def record_many(conn: Connection, entries: list[Entry]) -> None:
     streams the rows in one statement and formats them in psycopg's C code.
     """
     with driver_cursor(conn, _COPY) as cursor:
-        copy_rows(cursor, entries)
+        copy_rows(cursor, entries, secret_headers)
 
 
-def copy_rows(cursor: psycopg.Cursor[Any], entries: list[Entry]) -> None:
-    """:func:`record_many` on a psycopg cursor, in its transaction."""
+def copy_rows(
+    cursor: psycopg.Cursor[Any], entries: list[Entry], secret_headers: frozenset[str] = NO_HEADERS
+) -> None:
+    """:func:`record_many` on a psycopg cursor, in its transaction. ``secret_headers``
+    (lower-case names) are redacted besides :data:`CREDENTIAL_HEADERS`."""
     with cursor.copy(_COPY) as copy:
         for entry in entries:
-            copy.write_row(_row(entry))
+            copy.write_row(_row(entry, secret_headers))
 
 
-def _row(entry: Entry) -> tuple[Any, ...]:
+def _row(entry: Entry, secret_headers: frozenset[str]) -> tuple[Any, ...]:
     """The values in :data:`COLUMNS` order; headers as JSON text."""
     body, note = safe_body(entry.body)
     return (
@@ -164,7 +158,7 @@ def _row(entry: Entry) -> tuple[Any, ...]:
         entry.method[:16],
         entry.route,
         (entry.remote_addr or "")[:64] or None,
-        orjson.dumps(safe_headers(entry.headers)).decode(),
+        orjson.dumps(safe_headers(entry.headers, secret_headers)).decode(),
         body,
         entry.body_note or note,
         entry.status,
@@ -174,19 +168,22 @@ def _row(entry: Entry) -> tuple[Any, ...]:
     )
 
 
-def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def safe_headers(
+    headers: Mapping[str, str], secret_headers: frozenset[str] = NO_HEADERS
+) -> dict[str, str]:
     """Every header by name; credential values replaced by ``[redacted]``."""
     return {
-        name: REDACTED if _secret_header(name) else _text(value)[:1024]
+        name: REDACTED if _secret_header(name, secret_headers) else _text(value)[:1024]
         for name, value in headers.items()
     }
 
 
 @functools.lru_cache(maxsize=256)
-def _secret_header(name: str) -> bool:
+def _secret_header(name: str, secret_headers: frozenset[str]) -> bool:
     """Cached: a worker sees the same few header names on every request (and a name is
     at most gunicorn's 8 KB header line, so the cache stays small whatever is sent)."""
-    return name.lower() in CREDENTIAL_HEADERS or _secret_name(name)
+    lowered = name.lower()
+    return lowered in CREDENTIAL_HEADERS or lowered in secret_headers or _secret_name(name)
 
 
 def _secret_name(name: str) -> bool:

@@ -11,6 +11,7 @@ PROVIDER = Provider(
     blueprint=adapter.blueprint,
     settings=settings.read,
     secrets=settings.SECRETS,
+    secret_headers=adapter.SECRET_HEADERS,
     operations=answers.OPERATIONS,
     cli=cli,
 )

@@ -34,6 +34,7 @@ OLD_ROLLBACK_PREFIX = "rollback:"
 NOT_STORED = {"user_id", "player_id", "amount", "currency", "provider_tx_id", "session_token"}
 
 blueprint = Blueprint(NAME, __name__)
+SECRET_HEADERS = ("Hype-Hash",)
 log = structlog.get_logger(__name__)
 
 

@@ -21,6 +21,7 @@ from app.providers import base, schemas
 
 NAME = "igpx"
 blueprint = Blueprint(NAME, __name__, url_prefix="/igpx")
+SECRET_HEADERS = ("X-Security-Hash", "X-Securty-Hash")  # both spellings are accepted
 log = structlog.get_logger(__name__)
 
 ERROR_CODES: dict[type[Exception], str] = {

@@ -31,6 +31,7 @@ from app.providers.upside.triggers import TRIGGERS, Call
 
 NAME = "upside"
 blueprint = Blueprint(NAME, __name__, url_prefix="/upside")
+SECRET_HEADERS = tuple(upside_auth.HEADERS[part] for part in ("signature", "passphrase", "jwt"))
 log = structlog.get_logger(__name__)
 
 STATUS: list[tuple[type[Exception], int, str | None]] = [
