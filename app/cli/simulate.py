@@ -15,10 +15,6 @@ from flask.cli import with_appcontext
 
 from app import simulate as runner
 from app.cli.support import emit, fail, in_transaction, json_option
-from app.providers.hypetech.simulator import HypetechClient
-from app.providers.igpx.simulator import IgpxClient
-from app.providers.upside import keys as upside_keys
-from app.providers.upside.simulator import UpsideClient
 
 
 class Percent(click.ParamType):
@@ -39,7 +35,7 @@ class Percent(click.ParamType):
 
 
 @click.command("simulate")
-@click.argument("provider", type=click.Choice(["igpx", "hypetech", "upside"]))
+@click.argument("provider")
 @click.option(
     "--url",
     "urls",
@@ -66,12 +62,14 @@ def simulate(
     seed: int | None,
     as_json: bool,
 ) -> None:
-    """Play PROVIDER against a running wallet, then check every player's balance.
+    """Play PROVIDER (any provider of the registry) against a running wallet, then check
+    every player's balance.
 
-    Creates players sim-<run>-<n> with 100 each in this deployment's database (and, for
-    Upside, a game, its pool, an API key and tokens), plays their rounds as the provider
-    would (signed, with retries, duplicates and rollbacks, some before their bet) and
-    compares each balance with the ledger. Exits 1 on any unexpected answer or mismatch.
+    Creates players sim-<run>-<n> with 100 each in this deployment's database (and what
+    else the provider needs, e.g. an Upside game, its pool, an API key and tokens), plays
+    their rounds as the provider would (signed, with retries, duplicates and rollbacks,
+    some before their bet) and compares each balance with the ledger. Exits 1 on any
+    unexpected answer or mismatch.
     """
     base_urls = urls or (f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",)
     client = _client(provider, base_urls[0])
@@ -93,25 +91,18 @@ def simulate(
         sys.exit(1)
 
 
-def _client(provider: str, base_url: str) -> runner.ProviderClient:
+def _client(name: str, base_url: str) -> runner.ProviderClient:
+    """The registered provider's simulator client, signing with the wallet's own secrets."""
     config = current_app.config
-    needs = {
-        "igpx": "IGPX_SECURITY_HASH",
-        "hypetech": "HYPETECH_API_KEY",
-        "upside": "UPSIDE_JWT_SECRET",
-    }[provider]
-    if not config.get(needs):
-        fail(f"set {needs} to the value the wallet uses: the simulator signs as {provider} does")
-    if provider == "igpx":
-        return IgpxClient(config[needs])
-    if provider == "hypetech":
-        paths = {
-            route: config[f"HYPETECH_PATH_{route.upper()}"]
-            for route in ("register", "rewards", "rollback")
-        }
-        signed_base = config.get("HYPETECH_WEBHOOK_BASE_URL") or base_url
-        return HypetechClient(config[needs], signed_base, paths)
-    return UpsideClient(config[needs], upside_keys.SecretBox.from_config(config))
+    providers = {p.name: p for p in current_app.extensions["wallet.providers"] if p.simulator}
+    provider = providers.get(name)
+    if provider is None or provider.simulator is None:
+        choices = ", ".join(repr(known) for known in providers)
+        raise click.BadParameter(f"{name!r} is not one of {choices}.", param_hint="'PROVIDER'")
+    for needs in provider.secrets:
+        if not config.get(needs):
+            fail(f"set {needs} to the value the wallet uses: the simulator signs as {name} does")
+    return provider.simulator(config, base_url)
 
 
 def _check_ready(base_url: str) -> None:

@@ -6,7 +6,7 @@ instead of naming providers: ``create_app`` registers each blueprint,
 ``config.load_config`` reads each provider's settings (and the previous value of each
 rotating secret), the audit trail redacts each provider's credential headers,
 ``/openapi.json`` documents each provider's routes, the ``wallet`` command adds each
-CLI group.
+CLI group, ``wallet simulate`` plays each provider's simulator client.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import click
 from flask import Blueprint
 
 if TYPE_CHECKING:
+    from app.simulate import ProviderClient
     from app.web.openapi import Operation
 
 Settings = Callable[[Mapping[str, str], list[str]], dict[str, Any]]
+Simulator = Callable[[Mapping[str, Any], str], "ProviderClient"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Provider:
     operations: Mapping[str, Operation] = field(default_factory=dict)
     """How ``/openapi.json`` describes each of the blueprint's routes, by endpoint."""
     cli: click.Group | None = None
+    simulator: Simulator | None = None
+    """Builds the ``wallet simulate`` client from the app's settings and the wallet's URL."""
 
     def __post_init__(self) -> None:
         if self.blueprint.name != self.name:

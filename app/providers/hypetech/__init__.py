@@ -2,7 +2,7 @@
 serialization), RFC 7807 problems, the outbound client, its CLI group and its simulator
 client."""
 
-from app.providers.hypetech import adapter, answers, settings
+from app.providers.hypetech import adapter, answers, settings, simulator
 from app.providers.hypetech.cli import cli
 from app.providers.registry import Provider
 
@@ -14,4 +14,5 @@ PROVIDER = Provider(
     secret_headers=adapter.SECRET_HEADERS,
     operations=answers.OPERATIONS,
     cli=cli,
+    simulator=simulator.from_config,
 )

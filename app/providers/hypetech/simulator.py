@@ -4,6 +4,7 @@ the public webhook URL (``HYPETECH_WEBHOOK_BASE_URL`` + path) as Hypetech regist
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,8 @@ from app.core import money
 from app.providers.hypetech import jsjson
 from app.providers.hypetech.signature import sign
 from app.simulate import Answer, Options, Round
+
+ROUTES = ("register", "rewards", "rollback")
 
 
 class HypetechClient:
@@ -109,6 +112,14 @@ class HypetechClient:
             same = (again.status, again.body) == (answer.status, answer.body)
             r.expect(same, f"the duplicate answered {answer.status} {answer.body}", again)
         return answer
+
+
+def from_config(config: Mapping[str, Any], base_url: str) -> HypetechClient:
+    """Signs for the public webhook URL Hypetech would (``HYPETECH_WEBHOOK_BASE_URL``),
+    else for the wallet's own URL."""
+    paths = {route: config[f"HYPETECH_PATH_{route.upper()}"] for route in ROUTES}
+    signed_base = config.get("HYPETECH_WEBHOOK_BASE_URL") or base_url
+    return HypetechClient(config["HYPETECH_API_KEY"], signed_base, paths)
 
 
 def _code(answer: Answer) -> Any:

@@ -1,7 +1,7 @@
 """IGPX sportsbook: the callback adapter, the outbound client, its CLI group and its
 simulator client."""
 
-from app.providers.igpx import adapter, answers, settings
+from app.providers.igpx import adapter, answers, settings, simulator
 from app.providers.igpx.cli import cli
 from app.providers.registry import Provider
 
@@ -13,4 +13,5 @@ PROVIDER = Provider(
     secret_headers=adapter.SECRET_HEADERS,
     operations=answers.OPERATIONS,
     cli=cli,
+    simulator=simulator.from_config,
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -88,6 +89,10 @@ class IgpxClient:
             again = r.transport.post(f"/igpx/{route}", body, lambda: headers, _internal_error)
             r.expect(again.body == answer.body, f"the duplicate answered {answer.body}", again)
         return answer
+
+
+def from_config(config: Mapping[str, Any], base_url: str) -> IgpxClient:
+    return IgpxClient(config["IGPX_SECURITY_HASH"])
 
 
 def _internal_error(answer: Answer) -> bool:

@@ -3,7 +3,7 @@ own domain (API keys, worker and player authentication, games and their WIN pool
 sessions, history, WIN units), its CLI group and its simulator client."""
 
 from app.providers.registry import Provider
-from app.providers.upside import adapter, answers, settings
+from app.providers.upside import adapter, answers, settings, simulator
 from app.providers.upside.cli import cli
 
 PROVIDER = Provider(
@@ -14,4 +14,5 @@ PROVIDER = Provider(
     secret_headers=adapter.SECRET_HEADERS,
     operations=answers.OPERATIONS,
     cli=cli,
+    simulator=simulator.from_config,
 )

@@ -11,6 +11,7 @@ again, which the wallet must refuse as a replay (409, "already processed").
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -122,6 +123,10 @@ class UpsideClient:
             "UPSIDE-ACCESS-PASSPHRASE": self._key.passphrase,
             "B3-JWT": jwt,
         }
+
+
+def from_config(config: Mapping[str, Any], base_url: str) -> UpsideClient:
+    return UpsideClient(config["UPSIDE_JWT_SECRET"], upside_keys.SecretBox.from_config(config))
 
 
 def _code(answer: Answer) -> Any:
