@@ -10,9 +10,17 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.cli.support import emit, fail, in_transaction, json_option, table
+from app.providers import PROVIDERS
 from app.web import callbacks
 
 cli = AppGroup("callbacks", help="The audit trail of inbound provider callbacks.")
+
+
+def _either(names: list[str]) -> str:
+    """``"igpx, hypetech or upside"``."""
+    return " or ".join(part for part in (", ".join(names[:-1]), names[-1]) if part)
+
+
 _AGO = re.compile(r"(\d{1,6})([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -30,7 +38,7 @@ def parse_since(value: str, now: datetime) -> datetime:
 
 
 @cli.command("list")
-@click.option("--provider", default=None, help="igpx, hypetech or upside.")
+@click.option("--provider", default=None, help=f"{_either([p.name for p in PROVIDERS])}.")
 @click.option("--since", default=None, help="An ISO 8601 time or an age: 30m, 2h, 7d.")
 @click.option("--outcome", default=None, help="e.g. ok, applied, INVALID_SIGNATURE.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
