@@ -6,7 +6,8 @@ instead of naming providers: ``create_app`` registers each blueprint,
 ``config.load_config`` reads each provider's settings (and the previous value of each
 rotating secret), the audit trail redacts each provider's credential headers,
 ``/openapi.json`` documents each provider's routes, the ``wallet`` command adds each
-CLI group, ``wallet simulate`` plays each provider's simulator client.
+CLI group, ``wallet simulate`` plays each provider's simulator client, and the
+contract tests drive each provider's contract (:mod:`app.providers.contract`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import click
 from flask import Blueprint
 
 if TYPE_CHECKING:
+    from app.providers.contract import Contract
     from app.simulate import ProviderClient
     from app.web.openapi import Operation
 
 Settings = Callable[[Mapping[str, str], list[str]], dict[str, Any]]
 Simulator = Callable[[Mapping[str, Any], str], "ProviderClient"]
+ContractDriver = Callable[[Mapping[str, Any]], "Contract"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Provider:
     cli: click.Group | None = None
     simulator: Simulator | None = None
     """Builds the ``wallet simulate`` client from the app's settings and the wallet's URL."""
+    contract: ContractDriver | None = None
+    """Builds the contract driver from the app's settings; None for a protocol the shared
+    promises do not fit (Upside has no rollback and refuses a repeated request)."""
 
     def __post_init__(self) -> None:
         if self.blueprint.name != self.name:

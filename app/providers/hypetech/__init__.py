@@ -4,6 +4,7 @@ client."""
 
 from app.providers.hypetech import adapter, answers, settings, simulator
 from app.providers.hypetech.cli import cli
+from app.providers.hypetech.contract import HypetechContract
 from app.providers.registry import Provider
 
 PROVIDER = Provider(
@@ -15,4 +16,5 @@ PROVIDER = Provider(
     operations=answers.OPERATIONS,
     cli=cli,
     simulator=simulator.from_config,
+    contract=HypetechContract,
 )

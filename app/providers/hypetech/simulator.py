@@ -51,19 +51,14 @@ class HypetechClient:
 
     def _rolled_back_round(self, r: Round, stake: Decimal, bet_id: str) -> None:
         r.tally.count("rollbacks")
-        rollback = {
-            "user_id": r.player.id,
-            "provider_tx_id": f"{r.tx}-rb",
-            "linked_tx_id": bet_id,
-            "amount": stake,
-        }
+        rolled_back = rollback(f"{r.tx}-rb", bet_id, r.player.id, stake)
         if r.chance(0.5):  # out of order: the rollback overtakes its bet
             r.tally.count("rollbacks_before_bet")
-            self._check_balance(r, self._send(r, "rollback", rollback), "the early rollback")
+            self._check_balance(r, self._send(r, "rollback", rolled_back), "the early rollback")
             late = self._send(r, "register", self._bet_body(r, bet_id, stake))
             r.expect(_code(late) == "TRANSACTION_ROLLED_BACK", "a late bet refused", late)
         elif self._bet(r, bet_id, stake):
-            answer = self._send(r, "rollback", rollback)
+            answer = self._send(r, "rollback", rolled_back)
             r.player.modelled += stake
             self._check_balance(r, answer, "the rollback refunded")
 
@@ -86,32 +81,48 @@ class HypetechClient:
         )
 
     def _bet_body(self, r: Round, tx: str, amount: Decimal) -> dict[str, Any]:
-        return {
-            "user_id": r.player.id,
-            "amount": amount,
-            "provider": "hypetech",
-            "provider_tx_id": tx,
-            "game": "motograu",
-            "action": "bet",
-            "round_id": r.tx,
-            "session_token": f"sim-{r.player.id}",
-        }
+        return bet(tx, r.player.id, amount, round_id=r.tx)
 
-    def _send(self, r: Round, route: str, payload: dict[str, Any]) -> Answer:
-        """Send as Node would (JSON.stringify), and maybe again: a duplicate must get the
-        same answer."""
+    def signed(self, route: str, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+        """The path, body and headers Hypetech sends for ``payload`` to ``route``: the body
+        as Node writes it (``JSON.stringify``), signed with the public URL."""
         path = self._paths[route]
         body = jsjson.stringify(payload).encode()
         headers = {
             "Content-Type": "application/json",
             "Hype-Hash": sign(self._secret, self._signed_base + path, body),
         }
+        return path, body, headers
+
+    def _send(self, r: Round, route: str, payload: dict[str, Any]) -> Answer:
+        """Send, and maybe again: a duplicate must get the same answer."""
+        path, body, headers = self.signed(route, payload)
         answer = r.transport.post(path, body, lambda: headers)
         if r.duplicate():
             again = r.transport.post(path, body, lambda: headers)
             same = (again.status, again.body) == (answer.status, answer.body)
             r.expect(same, f"the duplicate answered {answer.status} {answer.body}", again)
         return answer
+
+
+def bet(tx: str, player: str, amount: Decimal | str, round_id: str) -> dict[str, Any]:
+    """A ``register`` body as Hypetech's document shows it (no currency: the player's only
+    wallet)."""
+    return {
+        "user_id": player,
+        "amount": amount,
+        "provider": "hypetech",
+        "provider_tx_id": tx,
+        "game": "motograu",
+        "action": "bet",
+        "round_id": round_id,
+        "session_token": f"sim-{player}",
+    }
+
+
+def rollback(tx: str, original: str, player: str, amount: Decimal | str) -> dict[str, Any]:
+    """A ``rollback`` body of the newer document: it names the bet in ``linked_tx_id``."""
+    return {"user_id": player, "provider_tx_id": tx, "linked_tx_id": original, "amount": amount}
 
 
 def from_config(config: Mapping[str, Any], base_url: str) -> HypetechClient:

@@ -3,6 +3,7 @@ simulator client."""
 
 from app.providers.igpx import adapter, answers, settings, simulator
 from app.providers.igpx.cli import cli
+from app.providers.igpx.contract import IgpxContract
 from app.providers.registry import Provider
 
 PROVIDER = Provider(
@@ -14,4 +15,5 @@ PROVIDER = Provider(
     operations=answers.OPERATIONS,
     cli=cli,
     simulator=simulator.from_config,
+    contract=IgpxContract,
 )

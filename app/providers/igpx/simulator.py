@@ -67,28 +67,40 @@ class IgpxClient:
         return False
 
     def _body(self, r: Round, tx: str, action: str, amount: Decimal) -> dict[str, Any]:
-        return {
-            "transaction_id": tx,
-            "action": action,
-            "user_id": r.player.id,
-            "currency": self.currency,
-            "amount": str(amount),
-        }
+        return transaction(tx, action, r.player.id, self.currency, amount)
 
-    def _send(self, r: Round, route: str, payload: dict[str, Any]) -> Answer:
-        """Send (and maybe send again: a duplicate must get the same answer)."""
+    def signed(self, route: str, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+        """The path, body and headers IGPX sends for ``payload`` to ``/igpx/<route>``."""
         body = json.dumps(payload).encode()
         headers = {
             "Content-Type": "application/json",
             "X-Security-Hash": hmac_sha256_hex(self._secret, body),
         }
-        answer = r.transport.post(f"/igpx/{route}", body, lambda: headers, _internal_error)
+        return f"/igpx/{route}", body, headers
+
+    def _send(self, r: Round, route: str, payload: dict[str, Any]) -> Answer:
+        """Send (and maybe send again: a duplicate must get the same answer)."""
+        path, body, headers = self.signed(route, payload)
+        answer = r.transport.post(path, body, lambda: headers, _internal_error)
         if not isinstance(answer.body, dict):
             raise RuntimeError(f"IGPX answered {answer.status} {answer.body!r}")
         if r.duplicate():
-            again = r.transport.post(f"/igpx/{route}", body, lambda: headers, _internal_error)
+            again = r.transport.post(path, body, lambda: headers, _internal_error)
             r.expect(again.body == answer.body, f"the duplicate answered {answer.body}", again)
         return answer
+
+
+def transaction(
+    tx: str, action: str, player: str, currency: str, amount: Decimal | str
+) -> dict[str, Any]:
+    """A ``/igpx/transaction`` body (add ``rollback_transaction_id`` for a rollback)."""
+    return {
+        "transaction_id": tx,
+        "action": action,
+        "user_id": player,
+        "currency": currency,
+        "amount": str(amount),
+    }
 
 
 def from_config(config: Mapping[str, Any], base_url: str) -> IgpxClient:
