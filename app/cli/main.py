@@ -20,8 +20,7 @@ from app.cli.support import emit, fail, in_transaction, json_option, table
 from app.config import ConfigError
 from app.core import ledger, money, players, wallet
 from app.core.models import accounts, journal_transactions, postings, provider_transactions
-from app.db import migrate
-from app.db import roles as db_roles
+from app.db import migrate, roles
 from app.errors import WalletError
 
 
@@ -78,16 +77,16 @@ def db_grant_app_role(role: str, print_only: bool) -> None:
 
     Runs as the schema owner (DATABASE_MIGRATION_URL). Re-run after every upgrade.
     """
-    if not db_roles.valid_role(role):
+    if not roles.valid_role(role):
         fail(f"role name {role!r}: use letters, digits and _ (at most 63 characters)")
     if print_only:
         database = make_url(db.sqlalchemy_url(current_app.config["DATABASE_URL"])).database
-        statements = db_roles.grant_statements(role, database or "wallet")
+        statements = roles.grant_statements(role, database or "wallet")
     else:
         engine = create_engine(db.sqlalchemy_url(_owner_url()), poolclass=NullPool)
         try:
             with engine.begin() as conn:
-                statements = db_roles.grant(conn, role)
+                statements = roles.grant(conn, role)
         finally:
             engine.dispose()
     click.echo(";\n".join(statements) + ";" if print_only else f"granted {role} the app's access")
@@ -377,14 +376,13 @@ def ledger_verify(as_json: bool) -> None:
 
 
 def _add_provider_commands() -> None:
-    from app.cli import callbacks as callbacks_cli
-    from app.cli import reports as report_commands
+    from app.cli import callbacks, reports
     from app.cli.simulate import simulate
     from app.providers import PROVIDERS
 
-    cli.add_command(report_commands.cli)
+    cli.add_command(reports.cli)
     cli.add_command(simulate)
-    cli.add_command(callbacks_cli.cli)
+    cli.add_command(callbacks.cli)
     for provider in PROVIDERS:
         if provider.cli is not None:
             cli.add_command(provider.cli)

@@ -14,8 +14,7 @@ from flask.cli import AppGroup
 
 from app.cli.support import Duration, emit, in_transaction, table, to_jsonable
 from app.core import money, reports
-from app.providers.upside import history as game_history
-from app.providers.upside import win_units
+from app.providers.upside import history, win_units
 
 cli = AppGroup("report", help="Reports for finance and support.")
 
@@ -126,7 +125,7 @@ def open_sessions(
 
     Finish them with `wallet upside sessions reconcile`.
     """
-    found = in_transaction(game_history.open_sessions, older_than, game_type)
+    found = in_transaction(history.open_sessions, older_than, game_type)
     rows = [
         {
             "session_id": s.session_id,

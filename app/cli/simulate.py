@@ -13,7 +13,7 @@ import requests
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app import simulate as runner
+from app import simulate as simulation
 from app.cli.support import emit, fail, in_transaction, json_option
 
 
@@ -75,7 +75,9 @@ def simulate(
     client = _client(provider, base_urls[0])
     for base_url in base_urls:
         _check_ready(base_url)
-    options = runner.Options(base_urls, players, rounds, duplicates, rollbacks, concurrency, seed)
+    options = simulation.Options(
+        base_urls, players, rounds, duplicates, rollbacks, concurrency, seed
+    )
     lock = threading.Lock()
     label = f"{provider}: {players} players × {rounds} rounds"
     with click.progressbar(length=players * rounds, label=label, file=sys.stderr) as bar:
@@ -84,14 +86,14 @@ def simulate(
             with lock:
                 bar.update(1)
 
-        summary = runner.simulate(client, options, in_transaction, advance)
+        summary = simulation.simulate(client, options, in_transaction, advance)
     data = summary.as_dict()
     emit(data, as_json, text=_text(data))
     if not summary.ok:
         sys.exit(1)
 
 
-def _client(name: str, base_url: str) -> runner.ProviderClient:
+def _client(name: str, base_url: str) -> simulation.ProviderClient:
     """The registered provider's simulator client, signing with the wallet's own secrets."""
     config = current_app.config
     providers = {p.name: p for p in current_app.extensions["wallet.providers"] if p.simulator}

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from app import errors, rotation
 from app.core import money, wallet
 from app.providers import base, schemas
-from app.providers.hypetech import signature as hypetech_signature
+from app.providers.hypetech import signature
 from app.providers.hypetech.problems import problem
 
 NAME = "hypetech"
@@ -149,7 +149,7 @@ def _read(schema: Schema) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify, parse and validate the body: (the whole body, the fields the schema knows)."""
     raw = base.raw_body()
     secrets = rotation.accepted(current_app.config, "HYPETECH_API_KEY")
-    hypetech_signature.verify(secrets, signed_url(), raw, request.headers.get("Hype-Hash"))
+    signature.verify(secrets, signed_url(), raw, request.headers.get("Hype-Hash"))
     base.require_json_content_type()
     body = schemas.parse_json_object(raw)
     return body, schemas.load(schema, body)

@@ -1,8 +1,8 @@
 """Upside game-actions: ``POST /upside/game-actions``, the server side of the WIN wallet.
 
-The adapter authenticates (``upside_auth``), checks the key's game scope, loads the
+The adapter authenticates (``auth``), checks the key's game scope, loads the
 body, runs one trigger in one database transaction and writes the answer. Money,
-sessions and pools live in ``games``, ``game_sessions`` and ``game_history``.
+sessions and pools live in ``games``, ``sessions`` and ``history``.
 Failures are ``{"success": false, "error": {"code", "message"}}`` with 400, 401,
 403, 404, 409, 422, 429, or 503 when the database is unavailable.
 """
@@ -23,20 +23,18 @@ from werkzeug.exceptions import HTTPException
 from app import errors, exact_json, rotation
 from app.db import UnitOfWork
 from app.providers import base, schemas
-from app.providers.upside import auth as upside_auth
+from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside import errors as upside_errors
-from app.providers.upside import games, win_units
-from app.providers.upside import keys as upside_keys
 from app.providers.upside.triggers import TRIGGERS, Call
 
 NAME = "upside"
 blueprint = Blueprint(NAME, __name__, url_prefix="/upside")
-SECRET_HEADERS = tuple(upside_auth.HEADERS[part] for part in ("signature", "passphrase", "jwt"))
+SECRET_HEADERS = tuple(auth.HEADERS[part] for part in ("signature", "passphrase", "jwt"))
 log = structlog.get_logger(__name__)
 
 STATUS: list[tuple[type[Exception], int, str | None]] = [
     (upside_errors.AuthenticationFailed, 401, None),
-    (upside_keys.KeyEncryptionNotConfigured, 401, "AUTHENTICATION_FAILED"),
+    (keys.KeyEncryptionNotConfigured, 401, "AUTHENTICATION_FAILED"),
     (errors.UnknownPlayer, 401, "UNKNOWN_PLAYER"),
     (upside_errors.NotAllowed, 403, None),
     (upside_errors.NotFound, 404, None),
@@ -85,28 +83,28 @@ def game_actions() -> Response:
     return _json({"success": True, "trigger": data["trigger"], **answer}, 200)
 
 
-def _authenticate(body: bytes) -> upside_auth.Principal:
-    credentials = upside_auth.Credentials.from_headers(
-        {name: request.headers.get(name, "") for name in upside_auth.HEADERS.values()}
+def _authenticate(body: bytes) -> auth.Principal:
+    credentials = auth.Credentials.from_headers(
+        {name: request.headers.get(name, "") for name in auth.HEADERS.values()}
     )
     settings = _settings()
     now = datetime.now(UTC)
     with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
-        principal = upside_auth.authenticate(uow.conn, credentials, body, settings, now)
+        principal = auth.authenticate(uow.conn, credentials, body, settings, now)
         base.bind(provider=NAME, player=principal.player_id, api_key=principal.key.key)
-        upside_auth.admit(uow.conn, principal, credentials, request.remote_addr, settings, now)
+        auth.admit(uow.conn, principal, credentials, request.remote_addr, settings, now)
         uow.commit()
     return principal
 
 
-def _settings() -> upside_auth.Settings:
+def _settings() -> auth.Settings:
     config = current_app.config
     try:
-        box: upside_keys.SecretBox | None = upside_keys.SecretBox.from_config(config)
-    except upside_keys.KeyEncryptionNotConfigured:
+        box: keys.SecretBox | None = keys.SecretBox.from_config(config)
+    except keys.KeyEncryptionNotConfigured:
         box = None
     secrets = rotation.accepted(config, "UPSIDE_JWT_SECRET")
-    return upside_auth.Settings(secrets, config["UPSIDE_REPLAY_WINDOW_S"], box)
+    return auth.Settings(secrets, config["UPSIDE_REPLAY_WINDOW_S"], box)
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -143,7 +141,7 @@ def _check_scope(conn: Connection, call: Call) -> None:
     game_type = call.data.get("game_type")
     if game_type and game_type not in call.key.games:
         games.find(conn, game_type)
-        upside_keys.check_game(call.key, game_type)
+        keys.check_game(call.key, game_type)
 
 
 def _json(body: dict[str, Any], status: int) -> Response:

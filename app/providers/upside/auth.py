@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from sqlalchemy import Connection
 
-from app.providers.upside import keys as upside_keys
+from app.providers.upside import keys
 from app.providers.upside.errors import AuthenticationFailed
 from app.providers.upside.keys import ApiKey, SecretBox
 
@@ -74,7 +74,7 @@ def authenticate(
     """Prove the request came from a key holder for this player; reads only the key row."""
     if not settings.jwt_secrets or settings.box is None:
         raise AuthenticationFailed("Upside is not configured on this wallet (UPSIDE_JWT_SECRET)")
-    key = upside_keys.find(conn, credentials.key)
+    key = keys.find(conn, credentials.key)
     if key is None:
         raise AuthenticationFailed("unknown API key")
     if key.revoked_at is not None:
@@ -82,7 +82,7 @@ def authenticate(
     signed_at = check_timestamp(credentials.timestamp, now, settings.replay_window_s)
     secret = settings.box.decrypt(key.secret_ciphertext)
     check_signature(secret, credentials, body)
-    if not upside_keys.passphrase_matches(credentials.passphrase, key.passphrase_hash):
+    if not keys.passphrase_matches(credentials.passphrase, key.passphrase_hash):
         raise AuthenticationFailed("passphrase does not match the API key")
     player_id = player_of(credentials.jwt, settings.jwt_secrets)
     return Principal(key, player_id, signed_at)
@@ -97,10 +97,10 @@ def admit(
     now: datetime,
 ) -> None:
     """The key's policy, replay refusal and rate limit; the caller commits at once."""
-    upside_keys.check_policy(principal.key, now, remote_addr)
+    keys.check_policy(principal.key, now, remote_addr)
     expires_at = principal.signed_at + timedelta(seconds=settings.replay_window_s)
-    upside_keys.remember_signature(conn, credentials.signature, expires_at, now)
-    upside_keys.count_request(conn, principal.key, now)
+    keys.remember_signature(conn, credentials.signature, expires_at, now)
+    keys.count_request(conn, principal.key, now)
 
 
 def check_timestamp(raw: str, now: datetime, window_s: int) -> datetime:
@@ -139,8 +139,8 @@ def check_signature(secret: str, credentials: Credentials, body: bytes) -> None:
 def player_of(token: str, secrets: str | Sequence[str]) -> str:
     """The player id (``sub``) of a B3-JWT this wallet issued (HS256, ``exp`` required),
     signed with the current secret or, during a rotation, the previous one."""
-    keys = [secrets] if isinstance(secrets, str) else list(secrets)
-    for key in keys:
+    accepted = [secrets] if isinstance(secrets, str) else list(secrets)
+    for key in accepted:
         try:
             claims = jwt.decode(
                 token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]}

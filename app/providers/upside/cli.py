@@ -11,9 +11,7 @@ from sqlalchemy import Connection
 
 from app.cli.support import emit, fail, in_transaction, json_option, table
 from app.core import money, players
-from app.providers.upside import auth as upside_auth
-from app.providers.upside import games, win_units
-from app.providers.upside import keys as upside_keys
+from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside.sessions_cli import sessions_cli
 
 cli = AppGroup("upside", help="Upside game-actions: games, pools, API keys, player tokens.")
@@ -111,10 +109,10 @@ def keys_create(
 ) -> None:
     """Create an API key; its secret and passphrase are printed once, never again."""
     now = datetime.now(UTC)
-    expires_at = upside_keys.parse_expiry(expires, now) if expires else None
-    limit = upside_keys.parse_rate_limit(rate_limit) if rate_limit else None
-    box = upside_keys.SecretBox.from_config(current_app.config)
-    new = in_transaction(upside_keys.create, box, list(game_types), expires_at, networks, limit)
+    expires_at = keys.parse_expiry(expires, now) if expires else None
+    limit = keys.parse_rate_limit(rate_limit) if rate_limit else None
+    box = keys.SecretBox.from_config(current_app.config)
+    new = in_transaction(keys.create, box, list(game_types), expires_at, networks, limit)
     data = {"key": new.key, "secret": new.secret, "passphrase": new.passphrase}
     text = "\n".join(f"{name}: {value}" for name, value in data.items())
     note = "store the secret and passphrase now: they are not shown again"
@@ -125,7 +123,7 @@ def keys_create(
 @json_option
 def keys_list(as_json: bool) -> None:
     """Every API key with its scope and limits (never its secret)."""
-    rows = [key.public() for key in in_transaction(upside_keys.list_all)]
+    rows = [key.public() for key in in_transaction(keys.list_all)]
     columns = ["key", "games", "expires_at", "revoked_at", "rate_limit_per_minute", "allowed_ips"]
     emit({"keys": rows}, as_json, text=table(rows, columns))
 
@@ -134,7 +132,7 @@ def keys_list(as_json: bool) -> None:
 @click.argument("key")
 def keys_revoke(key: str) -> None:
     """Refuse every later request signed with KEY."""
-    in_transaction(upside_keys.revoke, key, datetime.now(UTC))
+    in_transaction(keys.revoke, key, datetime.now(UTC))
     click.echo(f"key {key} is revoked")
 
 
@@ -146,8 +144,8 @@ def keys_reencrypt(as_json: bool) -> None:
     Run it after rotating UPSIDE_KEY_ENCRYPTION_KEY (or UPSIDE_JWT_SECRET when no key
     encryption key is set), while the old value is still set as …_PREVIOUS.
     """
-    box = upside_keys.SecretBox.from_config(current_app.config)
-    count = in_transaction(upside_keys.reencrypt_all, box)
+    box = keys.SecretBox.from_config(current_app.config)
+    count = in_transaction(keys.reencrypt_all, box)
     emit({"reencrypted": count}, as_json, text=f"{count} key secrets re-encrypted")
 
 
@@ -162,7 +160,7 @@ def token(player_id: str, ttl: int, as_json: bool) -> None:
         fail("set UPSIDE_JWT_SECRET to mint player tokens")
     in_transaction(_ensure_win_wallet, player_id)
     now = datetime.now(UTC)
-    jwt = upside_auth.mint_token(secret, player_id, ttl, now)
+    jwt = auth.mint_token(secret, player_id, ttl, now)
     expires = datetime.fromtimestamp(int(now.timestamp()) + ttl, UTC)
     emit({"player_id": player_id, "token": jwt, "expires_at": expires}, as_json, text=jwt)
 

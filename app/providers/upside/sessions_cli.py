@@ -2,7 +2,7 @@
 
 A session with a bet and no payout (``wallet report open-sessions``) is either settled
 with the payout the game owed, or refunded. Both go through the wallet core
-(``game_sessions.settle_open`` / ``refund_open``): at most once per session, the
+(``sessions.settle_open`` / ``refund_open``): at most once per session, the
 ledger balanced, the pool never overdrawn. Each session is its own transaction.
 """
 
@@ -17,9 +17,7 @@ from flask.cli import AppGroup
 from app.cli.support import Duration, emit, fail, in_transaction, json_option, table
 from app.core import money
 from app.errors import WalletError
-from app.providers.upside import history as game_history
-from app.providers.upside import sessions as game_sessions
-from app.providers.upside import win_units
+from app.providers.upside import history, sessions, win_units
 
 sessions_cli = AppGroup("sessions", help="Upside sessions a worker left open.")
 
@@ -51,7 +49,7 @@ def reconcile(
         units = None if payout is None else _units(payout, atomic)
         rows = [_finish(session_id, units)]
     else:
-        found = in_transaction(game_history.open_sessions, older_than)
+        found = in_transaction(history.open_sessions, older_than)
         rows = [_finish(s.session_id, None) for s in found]
     failed = [row for row in rows if row["error"]]
     columns = ["session_id", "player_id", "action", "amount", "balance", "error"]
@@ -71,9 +69,9 @@ def _finish(session_id: str, payout: int | None) -> dict[str, Any]:
     row: dict[str, Any] = {"session_id": session_id, "error": None}
     try:
         if payout is None:
-            done = in_transaction(game_sessions.refund_open, session_id)
+            done = in_transaction(sessions.refund_open, session_id)
         else:
-            done = in_transaction(game_sessions.settle_open, session_id, payout)
+            done = in_transaction(sessions.settle_open, session_id, payout)
     except WalletError as exc:
         return {**row, "action": "refused", "error": str(exc)}
     return {

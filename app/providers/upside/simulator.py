@@ -18,13 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.providers.upside import auth as upside_auth
-from app.providers.upside import games, win_units
-from app.providers.upside import keys as upside_keys
+from app.providers.upside import auth, games, keys, win_units
 from app.simulate import Answer, Options, Round
 
 MAX_MULTIPLIER = 3
-PATH = upside_auth.PATH
+PATH = auth.PATH
 ALREADY_DONE = {"SESSION_ALREADY_USED", "PAYOUT_ALREADY_PROCESSED"}
 
 
@@ -32,12 +30,12 @@ class UpsideClient:
     name = "upside"
     currency = win_units.CURRENCY
 
-    def __init__(self, jwt_secret: str, box: upside_keys.SecretBox) -> None:
+    def __init__(self, jwt_secret: str, box: keys.SecretBox) -> None:
         self._jwt_secret = jwt_secret
         self._box = box
         self._tokens: dict[str, str] = {}
         self.game_type = ""
-        self._key: upside_keys.NewKey | None = None
+        self._key: keys.NewKey | None = None
 
     def prepare(self, conn: Connection, run: str, player_ids: list[str], options: Options) -> None:
         """A game with a pool that covers every possible payout, an API key, player tokens."""
@@ -45,9 +43,9 @@ class UpsideClient:
         games.create(conn, self.game_type, Decimal(MAX_MULTIPLIER), True)
         most = len(player_ids) * options.rounds * 10 * MAX_MULTIPLIER + 1000
         games.fund_pool(conn, self.game_type, most * win_units.ONE_WIN)
-        self._key = upside_keys.create(conn, self._box, [self.game_type])
+        self._key = keys.create(conn, self._box, [self.game_type])
         for player_id in player_ids:
-            self._tokens[player_id] = upside_auth.mint_token(self._jwt_secret, player_id, 3600)
+            self._tokens[player_id] = auth.mint_token(self._jwt_secret, player_id, 3600)
 
     def play_round(self, r: Round) -> None:
         stake = r.stake()
@@ -112,13 +110,11 @@ class UpsideClient:
     def _headers(self, body: bytes, jwt: str) -> dict[str, str]:
         assert self._key is not None, "prepare() creates the API key"
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        credentials = upside_auth.Credentials(self._key.key, "", stamp, self._key.passphrase, jwt)
+        credentials = auth.Credentials(self._key.key, "", stamp, self._key.passphrase, jwt)
         return {
             "Content-Type": "application/json",
             "UPSIDE-ACCESS-KEY": self._key.key,
-            "UPSIDE-ACCESS-SIGN": upside_auth.sign(
-                self._key.secret, upside_auth.prehash(credentials, body)
-            ),
+            "UPSIDE-ACCESS-SIGN": auth.sign(self._key.secret, auth.prehash(credentials, body)),
             "UPSIDE-ACCESS-TIMESTAMP": stamp,
             "UPSIDE-ACCESS-PASSPHRASE": self._key.passphrase,
             "B3-JWT": jwt,
@@ -126,7 +122,7 @@ class UpsideClient:
 
 
 def from_config(config: Mapping[str, Any], base_url: str) -> UpsideClient:
-    return UpsideClient(config["UPSIDE_JWT_SECRET"], upside_keys.SecretBox.from_config(config))
+    return UpsideClient(config["UPSIDE_JWT_SECRET"], keys.SecretBox.from_config(config))
 
 
 def _code(answer: Answer) -> Any:

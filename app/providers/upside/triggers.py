@@ -15,9 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.core import wallet
-from app.providers.upside import games, win_units
-from app.providers.upside import history as game_history
-from app.providers.upside import sessions as game_sessions
+from app.providers.upside import games, history, sessions, win_units
 from app.providers.upside.keys import ApiKey
 
 Answer = dict[str, Any] | Exception
@@ -65,7 +63,7 @@ def get_max_bet(conn: Connection, call: Call) -> Answer:
 
 def place_bet(conn: Connection, call: Call) -> Answer:
     data = call.data
-    bet = game_sessions.BetRequest(
+    bet = sessions.BetRequest(
         player_id=call.player_id,
         game_type=data["game_type"],
         bet=data["bet_amount"],
@@ -75,7 +73,7 @@ def place_bet(conn: Connection, call: Call) -> Answer:
         client_nonce=data.get("client_nonce"),
         game_data=data.get("game_data"),
     )
-    done = game_sessions.place_bet(conn, bet)
+    done = sessions.place_bet(conn, bet)
     if done.declined is not None:
         return done.declined
     return {
@@ -89,7 +87,7 @@ def place_bet(conn: Connection, call: Call) -> Answer:
 
 def process_payout(conn: Connection, call: Call) -> Answer:
     data = call.data
-    payout = game_sessions.PayoutRequest(
+    payout = sessions.PayoutRequest(
         player_id=call.player_id,
         game_type=data["game_type"],
         session_id=data["session_id"],
@@ -97,7 +95,7 @@ def process_payout(conn: Connection, call: Call) -> Answer:
         result=data.get("result"),
         game_data=data.get("game_data"),
     )
-    done = game_sessions.process_payout(conn, payout)
+    done = sessions.process_payout(conn, payout)
     return {
         "sessionId": done.session_id,
         "gameId": done.game_id,
@@ -109,13 +107,13 @@ def process_payout(conn: Connection, call: Call) -> Answer:
 
 
 def get_active(conn: Connection, call: Call) -> Answer:
-    sessions = game_history.active(conn, call.player_id, call.game_types)
-    return {"sessions": [_session(s) for s in sessions], "total": len(sessions)}
+    found = history.active(conn, call.player_id, call.game_types)
+    return {"sessions": [_session(s) for s in found], "total": len(found)}
 
 
 def get_history(conn: Connection, call: Call) -> Answer:
     limit, offset = call.data.get("limit", 20), call.data.get("offset", 0)
-    found = game_history.history(conn, call.player_id, call.game_types, limit, offset)
+    found = history.history(conn, call.player_id, call.game_types, limit, offset)
     stats = found.stats
     return {
         "sessions": [_session(s) for s in found.sessions],
@@ -141,7 +139,7 @@ def _balance(conn: Connection, player_id: str) -> int:
     return win_units.to_atomic(found.get(win_units.CURRENCY, Decimal(0)))
 
 
-def _session(view: game_history.SessionView) -> dict[str, Any]:
+def _session(view: history.SessionView) -> dict[str, Any]:
     payout = {} if view.payout is None else win_units.amount_fields("payoutAmount", view.payout)
     return {
         "sessionId": view.session_id,
