@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli.support import emit, fail, in_transaction, json_option, table
+from app.cli.support import emit, fail, in_transaction, json_option, parse_moment, table
 from app.providers import PROVIDERS
 from app.web import callbacks
 
@@ -19,22 +18,6 @@ cli = AppGroup("callbacks", help="The audit trail of inbound provider callbacks.
 def _either(names: list[str]) -> str:
     """``"igpx, hypetech or upside"``."""
     return " or ".join(part for part in (", ".join(names[:-1]), names[-1]) if part)
-
-
-_AGO = re.compile(r"(\d{1,6})([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_since(value: str, now: datetime) -> datetime:
-    """``30m``, ``2h``, ``7d`` ago, or an ISO 8601 time (UTC when it has no zone)."""
-    ago = _AGO.fullmatch(value.strip())
-    if ago:
-        return now - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        fail(f"--since {value!r}: give a time like 2026-11-21T20:00:00Z or an age: 30m, 2h, 7d")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cli.command("list")
@@ -47,10 +30,17 @@ def callbacks_list(
     provider: str | None, since: str | None, outcome: str | None, limit: int, as_json: bool
 ) -> None:
     """The latest callbacks, newest first."""
-    start = parse_since(since, datetime.now(UTC)) if since else None
+    start = _since(since) if since else None
     rows = in_transaction(callbacks.find, provider, start, outcome, limit)
     columns = ["id", "received_at", "provider", "route", "status", "outcome", "latency_ms"]
     emit({"callbacks": rows}, as_json, text=table(rows, columns))
+
+
+def _since(value: str) -> datetime:
+    try:
+        return parse_moment(value, datetime.now(UTC), ahead=False)
+    except ValueError:
+        fail(f"--since {value!r}: give a time like 2026-11-21T20:00:00Z or an age: 30m, 2h, 7d")
 
 
 @cli.command("show")

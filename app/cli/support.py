@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
@@ -64,17 +64,52 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
+DURATION_UNITS = {
+    "": timedelta(seconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+    "mo": timedelta(days=30),
+}
+_DURATION = re.compile(r"(\d{1,7})(mo|[smhdw]?)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``5m``, ``2h``, ``1d``, ``2w``, ``3mo`` (a month is 30 days), or bare
+    seconds (``0``): the one way every command reads a duration."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration like 90s, 5m, 2h, 1d, 2w or 3mo")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def parse_moment(text: str, now: datetime, ahead: bool) -> datetime:
+    """An ISO 8601 time (UTC when it has no zone), or a duration from ``now``: ahead of
+    it (an expiry) or before it (an age)."""
+    try:
+        span = parse_duration(text)
+    except ValueError:
+        span = None
+    try:
+        if span is not None:
+            return now + span if ahead else now - span
+        moment = datetime.fromisoformat(text.strip())
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text!r} is neither an ISO 8601 time nor a duration") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Duration(click.ParamType):
-    """``90s``, ``5m``, ``2h``, ``1d`` (or ``0``) as a ``timedelta``."""
+    """A command-line duration (:func:`parse_duration`) as a ``timedelta``."""
 
     name = "duration"
-    _PATTERN = re.compile(r"(\d{1,7})([smhd]?)")
-    _UNITS = {"s": "seconds", "": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
     def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
         if isinstance(value, timedelta):
             return value
-        match = self._PATTERN.fullmatch(str(value).strip())
-        if match is None:
-            self.fail(f"{value!r} is not a duration like 90s, 5m, 2h or 1d", param, ctx)
-        return timedelta(**{self._UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection
 
-from app.cli.support import emit, fail, in_transaction, json_option, table
+from app.cli.support import emit, fail, in_transaction, json_option, parse_moment, table
 from app.core import money, players
 from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside.sessions_cli import sessions_cli
@@ -96,7 +96,7 @@ def pool_fund(game_type: str, amount_win: str, atomic: bool, as_json: bool) -> N
 
 @keys_cli.command("create")
 @click.option("--game", "game_types", multiple=True, required=True, help="Repeatable.")
-@click.option("--expires", default=None, help="ISO 8601 time, or a duration: 90m, 12h, 30d.")
+@click.option("--expires", default=None, help="ISO 8601 time, or a duration: 90m, 12h, 30d, 3mo.")
 @click.option("--allow-ip", "networks", multiple=True, help="IP or CIDR; repeatable.")
 @click.option("--rate-limit", default=None, help="Requests per minute, e.g. 120/min.")
 @json_option
@@ -108,8 +108,7 @@ def keys_create(
     as_json: bool,
 ) -> None:
     """Create an API key; its secret and passphrase are printed once, never again."""
-    now = datetime.now(UTC)
-    expires_at = keys.parse_expiry(expires, now) if expires else None
+    expires_at = _expiry(expires) if expires else None
     limit = keys.parse_rate_limit(rate_limit) if rate_limit else None
     box = keys.SecretBox.from_config(current_app.config)
     new = in_transaction(keys.create, box, list(game_types), expires_at, networks, limit)
@@ -117,6 +116,13 @@ def keys_create(
     text = "\n".join(f"{name}: {value}" for name, value in data.items())
     note = "store the secret and passphrase now: they are not shown again"
     emit(data, as_json, text=f"{text}\n{note}")
+
+
+def _expiry(raw: str) -> datetime:
+    try:
+        return parse_moment(raw, datetime.now(UTC), ahead=True)
+    except ValueError:
+        fail(f"--expires {raw!r} must be an ISO 8601 time or a duration like 30d")
 
 
 @keys_cli.command("list")

@@ -23,7 +23,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -319,24 +319,6 @@ def parse_rate_limit(raw: str) -> int:
     if unit in ("h", "hour"):
         return max(1, count // 60)
     return count
-
-
-_DURATION = re.compile(r"([1-9][0-9]{0,5})([mhd])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_expiry(raw: str, now: datetime) -> datetime:
-    """An ISO 8601 date or time (UTC when no zone is given), or a duration: 90m, 12h, 30d."""
-    duration = _DURATION.fullmatch(raw.strip())
-    if duration:
-        return now + timedelta(**{_UNITS[duration.group(2)]: int(duration.group(1))})
-    try:
-        when = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidRequest(
-            f"--expires {raw!r} must be an ISO 8601 time or a duration like 30d"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _address_allowed(remote_addr: str | None, networks: Sequence[str]) -> bool:
