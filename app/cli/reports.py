@@ -131,8 +131,7 @@ def open_sessions(
             "session_id": s.session_id,
             "game_type": s.game_type,
             "player_id": s.player_id,
-            "bet": win_units.format_units(s.bet),
-            "bet_atomic": str(s.bet),
+            **win_units.readable_fields("bet", s.bet),
             "created_at": s.created_at,
             "age_seconds": s.age_seconds,
         }

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import Connection
 
 from app.cli.support import emit, fail, in_transaction, json_option, parse_moment, table
-from app.core import money, players
+from app.core import players
 from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside.sessions_cli import sessions_cli
 
@@ -29,14 +29,9 @@ def _game_json(game: games.Game, pool: int | None = None) -> dict[str, object]:
         "active": game.active,
     }
     if pool is not None:
-        data.update(_win_fields("pool_balance", pool))
-        data.update(_win_fields("max_bet", game.max_bet(pool)))
+        data.update(win_units.readable_fields("pool_balance", pool))
+        data.update(win_units.readable_fields("max_bet", game.max_bet(pool)))
     return data
-
-
-def _win_fields(name: str, atomic: int) -> dict[str, str]:
-    """``{"pool_balance": "2500.5", "pool_balance_atomic": "2500500000000000000000"}``."""
-    return {name: win_units.format_units(atomic), f"{name}_atomic": str(atomic)}
 
 
 @games_cli.command("create")
@@ -85,12 +80,9 @@ def games_list(as_json: bool) -> None:
 @json_option
 def pool_fund(game_type: str, amount_win: str, atomic: bool, as_json: bool) -> None:
     """Add AMOUNT_WIN (whole WIN, e.g. 2500 or 0.5) to GAME_TYPE's pool from the bankroll."""
-    if atomic:
-        units = win_units.parse_atomic(amount_win, "AMOUNT_WIN")
-    else:
-        units = win_units.to_atomic(money.parse_amount(amount_win, win_units.CURRENCY))
+    units = win_units.parse_typed(amount_win, atomic, "AMOUNT_WIN")
     balance = in_transaction(games.fund_pool, game_type, units)
-    data = {"game_type": game_type, **_win_fields("pool_balance", balance)}
+    data = {"game_type": game_type, **win_units.readable_fields("pool_balance", balance)}
     emit(data, as_json, text=f"{game_type} pool: {win_units.format_units(balance)} WIN")
 
 

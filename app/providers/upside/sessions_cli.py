@@ -15,7 +15,6 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.support import Duration, emit, fail, in_transaction, json_option, table
-from app.core import money
 from app.errors import WalletError
 from app.providers.upside import history, sessions, win_units
 
@@ -46,7 +45,7 @@ def reconcile(
     if older_than is not None and not refund:
         fail("--older-than refunds only: settle each session with its own --settle-payout")
     if session_id is not None:
-        units = None if payout is None else _units(payout, atomic)
+        units = None if payout is None else win_units.parse_typed(payout, atomic, "AMOUNT_WIN")
         rows = [_finish(session_id, units)]
     else:
         found = in_transaction(history.open_sessions, older_than)
@@ -56,12 +55,6 @@ def reconcile(
     emit({"sessions": rows, "failed": len(failed)}, as_json, text=table(rows, columns))
     if failed:
         raise SystemExit(1)
-
-
-def _units(payout: str, atomic: bool) -> int:
-    if atomic:
-        return win_units.parse_atomic(payout, "AMOUNT_WIN")
-    return win_units.to_atomic(money.parse_amount(payout, win_units.CURRENCY))
 
 
 def _finish(session_id: str, payout: int | None) -> dict[str, Any]:
@@ -78,8 +71,6 @@ def _finish(session_id: str, payout: int | None) -> dict[str, Any]:
         **row,
         "player_id": done.player_id,
         "action": "refunded" if payout is None else "settled",
-        "amount": win_units.format_units(done.payout),
-        "amount_atomic": str(done.payout),
-        "balance": win_units.format_units(done.balance),
-        "balance_atomic": str(done.balance),
+        **win_units.readable_fields("amount", done.payout),
+        **win_units.readable_fields("balance", done.balance),
     }

@@ -58,5 +58,18 @@ def format_units(atomic: int) -> str:
 
 
 def amount_fields(name: str, atomic: int) -> dict[str, str]:
-    """``{"userBalance": "99000…", "userBalanceFormatted": "99"}`` for ``name="userBalance"``."""
+    """On the wire: ``{"userBalance": "99000…", "userBalanceFormatted": "99"}``."""
     return {name: str(atomic), f"{name}Formatted": format_units(atomic)}
+
+
+def parse_typed(text: str, atomic: bool, field: str) -> int:
+    """What an operator types: whole WIN (``2500``, ``0.5``), or atomic units with
+    ``atomic``; the amount in atomic units."""
+    if atomic:
+        return parse_atomic(text, field)
+    return to_atomic(money.parse_amount(text, CURRENCY))
+
+
+def readable_fields(name: str, atomic: int) -> dict[str, str]:
+    """For people (the CLI): ``{"pool_balance": "2500.5", "pool_balance_atomic": "25005…"}``."""
+    return {name: format_units(atomic), f"{name}_atomic": str(atomic)}
