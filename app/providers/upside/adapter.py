@@ -21,11 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app import errors, exact_json, rotation
+from app.core import wallet
 from app.db import UnitOfWork
 from app.providers import base, schemas
 from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside import errors as upside_errors
-from app.providers.upside.triggers import TRIGGERS, Call
+from app.providers.upside.sessions import Declined
+from app.providers.upside.triggers import TRIGGERS, Answer, Call
 
 NAME = "upside"
 blueprint = Blueprint(NAME, __name__, url_prefix="/upside")
@@ -45,6 +47,10 @@ STATUS: list[tuple[type[Exception], int, str | None]] = [
     (upside_errors.RateLimited, 429, None),
     (errors.InvalidRequest, 400, "INVALID_REQUEST"),
 ]
+DECLINED = {
+    wallet.Reason.INSUFFICIENT_FUNDS: (422, "INSUFFICIENT_BALANCE"),
+    wallet.Reason.PLAYER_BLOCKED: (403, "PLAYER_BLOCKED"),
+}
 REQUIRED = {
     "getMaxBet": ("game_type",),
     "placeBet": ("game_type", "bet_amount"),
@@ -79,6 +85,8 @@ def game_actions() -> Response:
     principal = _authenticate(body)
     data = _load(body)
     answer = _run(TRIGGERS[data["trigger"]], Call(principal.player_id, principal.key, data))
+    if isinstance(answer, Declined):
+        return _declined(answer)
     base.bind(outcome="ok")
     return _json({"success": True, "trigger": data["trigger"], **answer}, 200)
 
@@ -123,17 +131,14 @@ def _load(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _run(trigger: Callable[[Connection, Call], Any], call: Call) -> dict[str, Any]:
-    """One trigger in one transaction. A declined bet is committed (the session is
-    recorded as failed) and then answered as the error it returned."""
+def _run(trigger: Callable[[Connection, Call], Answer], call: Call) -> Answer:
+    """One trigger in one transaction, committed: a declined bet too (its session is
+    recorded as failed)."""
     with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
         _check_scope(uow.conn, call)
         answer = trigger(uow.conn, call)
         uow.commit()
-    if isinstance(answer, Exception):
-        raise answer
-    result: dict[str, Any] = answer
-    return result
+    return answer
 
 
 def _check_scope(conn: Connection, call: Call) -> None:
@@ -146,6 +151,12 @@ def _check_scope(conn: Connection, call: Call) -> None:
 
 def _json(body: dict[str, Any], status: int) -> Response:
     return Response(exact_json.dumps(body), status=status, mimetype="application/json")
+
+
+def _declined(declined: Declined) -> Response:
+    status, code = DECLINED[declined.reason]
+    log.info("upside request refused", code=code, reason=declined.message)
+    return _failure(status, code, declined.message)
 
 
 def _failure(status: int, code: str, message: str) -> Response:

@@ -1,5 +1,9 @@
 """Why an Upside game action is refused. Each class carries the stable ``code`` workers see;
-the adapter maps the five families to HTTP 401, 403, 404, 409, 422 and 429."""
+the adapter maps the five families to HTTP 401, 403, 404, 409, 422 and 429.
+
+A declined stake is not among them: it is committed (the session is recorded as failed),
+so it is a result, :class:`app.providers.upside.sessions.Declined`, which the adapter
+answers 422 ``INSUFFICIENT_BALANCE`` or 403 ``PLAYER_BLOCKED``."""
 
 from __future__ import annotations
 
@@ -38,10 +42,6 @@ class SessionOfAnotherPlayer(NotAllowed):
 
 class SessionOfAnotherGame(NotAllowed):
     code = "SESSION_OF_ANOTHER_GAME"
-
-
-class PlayerBlocked(NotAllowed):
-    code = "PLAYER_BLOCKED"
 
 
 # --- 404 ------------------------------------------------------------------------------------
@@ -87,10 +87,6 @@ class PayoutAlreadyProcessed(Conflict):
 # --- 422: well-formed, but the money does not allow it -----------------------------------
 class Unprocessable(UpsideError):
     code = "UNPROCESSABLE"
-
-
-class InsufficientBalance(Unprocessable):
-    code = "INSUFFICIENT_BALANCE"
 
 
 class BetAboveMaxBet(Unprocessable):

@@ -35,11 +35,9 @@ from app.errors import InvalidRequest
 from app.providers.upside import games, win_units
 from app.providers.upside.errors import (
     BetAboveMaxBet,
-    InsufficientBalance,
     PayoutAboveMaximum,
     PayoutAlreadyProcessed,
     PayoutInProgress,
-    PlayerBlocked,
     PoolCannotPay,
     SessionAlreadyFinished,
     SessionAlreadyUsed,
@@ -77,6 +75,16 @@ class PayoutRequest:
 
 
 @dataclass(frozen=True)
+class Declined:
+    """A stake the wallet declined (insufficient WIN, or a blocked player). Not an error
+    that undoes the transaction: the failed session is recorded and committed, and the
+    worker is then told why."""
+
+    reason: wallet.Reason
+    message: str
+
+
+@dataclass(frozen=True)
 class Settlement:
     """What a bet or payout answered: the session, and the player's balance after it."""
 
@@ -85,7 +93,7 @@ class Settlement:
     balance: int
     result: str | None = None
     payout: int = 0
-    declined: InsufficientBalance | PlayerBlocked | None = None
+    declined: Declined | None = None
     player_id: str | None = None
 
 
@@ -236,12 +244,14 @@ def _money(player_id: str, game: games.Game, step: str, session_id: str, atomic:
     )
 
 
-def _decline(outcome: wallet.Outcome, request: BetRequest) -> InsufficientBalance | PlayerBlocked:
+def _decline(outcome: wallet.Outcome, request: BetRequest) -> Declined:
     if outcome.reason is wallet.Reason.PLAYER_BLOCKED:
-        return PlayerBlocked(f"player {request.player_id!r} is blocked and cannot bet")
-    return InsufficientBalance(
+        message = f"player {request.player_id!r} is blocked and cannot bet"
+        return Declined(wallet.Reason.PLAYER_BLOCKED, message)
+    return Declined(
+        wallet.Reason.INSUFFICIENT_FUNDS,
         f"insufficient WIN: balance {win_units.to_atomic(outcome.balance_after)} "
-        f"is below betAmount {request.bet}"
+        f"is below betAmount {request.bet}",
     )
 
 

@@ -2,7 +2,8 @@
 
 A handler takes the transaction's Connection and a ``Call`` and returns the
 trigger-specific fields of the answer (the adapter adds ``success`` and ``trigger``),
-or, for a declined bet, the error to answer once the failed session is committed.
+or, for a declined bet, the ``Declined`` stake: the adapter commits the failed session,
+then answers the refusal.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.core import wallet
 from app.providers.upside import games, history, sessions, win_units
 from app.providers.upside.keys import ApiKey
 
-Answer = dict[str, Any] | Exception
+Answer = dict[str, Any] | sessions.Declined
 
 
 @dataclass(frozen=True)
