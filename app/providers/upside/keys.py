@@ -47,7 +47,7 @@ from app.providers.upside.models import upside_api_keys, upside_rate_windows, up
 KEY_PREFIX = "upk_"
 _HKDF_INFO = b"seamless-wallet upside api-key secrets v1"
 _SCRYPT = {"n": 2**12, "r": 8, "p": 1}
-PRUNE_ONE_IN_256 = 4
+PRUNE_ONE_IN = 64  # one request in 64, picked by its signature's hash, drops old signatures
 
 
 class KeyEncryptionNotConfigured(WalletError):
@@ -259,7 +259,7 @@ def remember_signature(
             "request already processed: this exact signed request was already received "
             "(a replay); sign every new request with a fresh timestamp"
         )
-    if digest[0] < PRUNE_ONE_IN_256:
+    if digest[0] < 256 // PRUNE_ONE_IN:
         forget_closed_signatures(conn, now)
 
 
