@@ -11,15 +11,12 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
-from sqlalchemy import Connection, create_engine, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
-from app import create_app, db
+from app import create_app
 from app.cli.support import emit, fail, in_transaction, json_option, table
 from app.config import ConfigError
-from app.core import ledger, money, players, wallet
-from app.core.models import accounts, journal_transactions, postings, provider_transactions
+from app.core import ledger, money, players, reports, wallet
 from app.db import migrate, roles
 from app.errors import WalletError
 
@@ -80,15 +77,9 @@ def db_grant_app_role(role: str, print_only: bool) -> None:
     if not roles.valid_role(role):
         fail(f"role name {role!r}: use letters, digits and _ (at most 63 characters)")
     if print_only:
-        database = make_url(db.sqlalchemy_url(current_app.config["DATABASE_URL"])).database
-        statements = roles.grant_statements(role, database or "wallet")
+        statements = roles.statements_for(current_app.config["DATABASE_URL"], role)
     else:
-        engine = create_engine(db.sqlalchemy_url(_owner_url()), poolclass=NullPool)
-        try:
-            with engine.begin() as conn:
-                statements = roles.grant(conn, role)
-        finally:
-            engine.dispose()
+        statements = roles.grant_as_owner(_owner_url(), role)
     click.echo(";\n".join(statements) + ";" if print_only else f"granted {role} the app's access")
 
 
@@ -245,33 +236,6 @@ def balance(player_id: str, currency: str | None, as_json: bool) -> None:
     _print_balances(player_id, balances, as_json)
 
 
-def _statement(conn: Connection, player_id: str, currency: str | None, limit: int) -> list[dict]:
-    wallet.balances(conn, player_id)  # raises UnknownPlayer
-    query = (
-        select(
-            postings.c.journal_id,
-            journal_transactions.c.created_at,
-            journal_transactions.c.kind,
-            provider_transactions.c.provider,
-            provider_transactions.c.external_id,
-            postings.c.currency,
-            postings.c.amount,
-        )
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .join(journal_transactions, journal_transactions.c.id == postings.c.journal_id)
-        .outerjoin(
-            provider_transactions,
-            provider_transactions.c.id == journal_transactions.c.provider_transaction_id,
-        )
-        .where(accounts.c.player_id == player_id)
-        .order_by(postings.c.id.desc())
-        .limit(limit)
-    )
-    if currency:
-        query = query.where(accounts.c.currency == currency)
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
 @cli.command("statement")
 @click.argument("player_id")
 @click.option("--currency", default=None)
@@ -279,7 +243,9 @@ def _statement(conn: Connection, player_id: str, currency: str | None, limit: in
 @json_option
 def statement(player_id: str, currency: str | None, limit: int, as_json: bool) -> None:
     """Show PLAYER_ID's latest postings, newest first."""
-    rows = in_transaction(_statement, player_id, currency.upper() if currency else None, limit)
+    rows = in_transaction(
+        reports.statement, player_id, currency.upper() if currency else None, limit
+    )
     for row in rows:
         row["amount"] = money.format_amount(row["amount"], row["currency"])
     emit(
@@ -287,42 +253,6 @@ def statement(player_id: str, currency: str | None, limit: int, as_json: bool) -
         as_json,
         text=table(rows, ["created_at", "kind", "provider", "external_id", "currency", "amount"]),
     )
-
-
-def _show_transaction(conn: Connection, provider: str, external_id: str) -> dict[str, Any]:
-    record = conn.execute(
-        select(provider_transactions).where(
-            provider_transactions.c.provider == provider,
-            provider_transactions.c.external_id == external_id,
-        )
-    ).first()
-    if record is None:
-        fail(f"no {provider} transaction {external_id!r}")
-    data = dict(record._mapping)
-    legs = conn.execute(
-        select(
-            postings.c.journal_id,
-            postings.c.account_id,
-            accounts.c.player_id,
-            accounts.c.name,
-            postings.c.currency,
-            postings.c.amount,
-        )
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .join(journal_transactions, journal_transactions.c.id == postings.c.journal_id)
-        .where(journal_transactions.c.provider_transaction_id == record.id)
-        .order_by(postings.c.id)
-    )
-    data["postings"] = [dict(leg._mapping) for leg in legs]
-    rollbacks = conn.execute(
-        select(provider_transactions.c.external_id, provider_transactions.c.status).where(
-            provider_transactions.c.provider == provider,
-            provider_transactions.c.kind == wallet.Kind.ROLLBACK,
-            provider_transactions.c.reference_id == external_id,
-        )
-    )
-    data["rolled_back_by"] = [dict(r._mapping) for r in rollbacks]
-    return _formatted(data)
 
 
 def _formatted(data: dict[str, Any]) -> dict[str, Any]:
@@ -345,8 +275,10 @@ cli.add_command(transactions_cli)
 @json_option
 def transactions_show(provider: str, provider_tx_id: str, as_json: bool) -> None:
     """Show one provider transaction, its outcome and its postings."""
-    data = in_transaction(_show_transaction, provider, provider_tx_id)
-    emit(data, as_json, text=None)
+    found = in_transaction(reports.provider_transaction, provider, provider_tx_id)
+    if found is None:
+        fail(f"no {provider} transaction {provider_tx_id!r}")
+    emit(_formatted(found), as_json, text=None)
 
 
 ledger_cli = AppGroup("ledger", help="The books.")

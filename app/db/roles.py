@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
+from app.db import sqlalchemy_url
 
 TABLE_PRIVILEGES: dict[str, str] = {
     "players": "SELECT, INSERT, UPDATE",
@@ -62,6 +65,21 @@ def grant(conn: Connection, role: str) -> list[str]:
     for statement in statements:
         conn.execute(text(statement))
     return statements
+
+
+def grant_as_owner(owner_url: str, role: str) -> list[str]:
+    """:func:`grant` on a connection of its own, as the schema owner of ``owner_url``."""
+    engine = create_engine(sqlalchemy_url(owner_url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            return grant(conn, role)
+    finally:
+        engine.dispose()
+
+
+def statements_for(url: str, role: str) -> list[str]:
+    """:func:`grant_statements` for the database ``url`` names."""
+    return grant_statements(role, make_url(sqlalchemy_url(url)).database or "wallet")
 
 
 def ungranted_tables(conn: Connection) -> list[str]:
