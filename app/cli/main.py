@@ -318,6 +318,8 @@ def _add_provider_commands() -> None:
     for provider in PROVIDERS:
         if provider.cli is not None:
             cli.add_command(provider.cli)
+        for report in provider.reports:
+            reports.cli.add_command(report)
 
 
 _add_provider_commands()

@@ -1,20 +1,22 @@
-"""``wallet report …``: tables for people, ``--json`` and ``--csv`` for machines."""
+"""``wallet report …``: tables for people, ``--json`` and ``--csv`` for machines.
+
+A provider adds its own reports to this group through its registry entry's ``reports``
+(Upside: ``open-sessions``)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 
-from app.cli.support import Duration, emit, in_transaction, table, to_jsonable
+from app.cli.support import emit, in_transaction, table, to_jsonable
 from app.core import money, reports
-from app.providers.upside import history, win_units
 
 cli = AppGroup("report", help="Reports for finance and support.")
 
@@ -110,32 +112,3 @@ def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
         as_json,
         as_csv,
     )
-
-
-@cli.command("open-sessions")
-@click.option(
-    "--older-than", type=Duration(), default="5m", show_default=True, help="e.g. 90s, 5m, 2h."
-)
-@click.option("--game", "game_type", default=None, help="Only this Upside game type.")
-@output_options
-def open_sessions(
-    older_than: timedelta, game_type: str | None, as_json: bool, as_csv: bool
-) -> None:
-    """Upside sessions with a bet and no payout, older than --older-than.
-
-    Finish them with `wallet upside sessions reconcile`.
-    """
-    found = in_transaction(history.open_sessions, older_than, game_type)
-    rows = [
-        {
-            "session_id": s.session_id,
-            "game_type": s.game_type,
-            "player_id": s.player_id,
-            **win_units.readable_fields("bet", s.bet),
-            "created_at": s.created_at,
-            "age_seconds": s.age_seconds,
-        }
-        for s in found
-    ]
-    columns = ["session_id", "game_type", "player_id", "bet", "created_at", "age_seconds"]
-    show(rows, columns + (["bet_atomic"] if as_csv else []), as_json, as_csv)

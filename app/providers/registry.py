@@ -6,7 +6,7 @@ instead of naming providers: ``create_app`` registers each blueprint,
 ``config.load_config`` reads each provider's settings (and the previous value of each
 rotating secret), the audit trail redacts each provider's credential headers,
 ``/openapi.json`` documents each provider's routes, the ``wallet`` command adds each
-CLI group, ``wallet simulate`` plays each provider's simulator client, and the
+CLI group and report, ``wallet simulate`` plays each provider's simulator client, and the
 contract tests drive each provider's contract (:mod:`app.providers.contract`).
 """
 
@@ -45,6 +45,8 @@ class Provider:
     operations: Mapping[str, Operation] = field(default_factory=dict)
     """How ``/openapi.json`` describes each of the blueprint's routes, by endpoint."""
     cli: click.Group | None = None
+    reports: tuple[click.Command, ...] = ()
+    """Commands the provider adds to ``wallet report``."""
     simulator: Simulator | None = None
     """Builds the ``wallet simulate`` client from the app's settings and the wallet's URL."""
     contract: ContractDriver | None = None

@@ -5,6 +5,7 @@ sessions, history, WIN units), its CLI group and its simulator client."""
 from app.providers.registry import Provider
 from app.providers.upside import adapter, answers, settings, simulator
 from app.providers.upside.cli import cli
+from app.providers.upside.sessions_cli import open_sessions
 
 PROVIDER = Provider(
     name=adapter.NAME,
@@ -14,5 +15,6 @@ PROVIDER = Provider(
     secret_headers=adapter.SECRET_HEADERS,
     operations=answers.OPERATIONS,
     cli=cli,
+    reports=(open_sessions,),
     simulator=simulator.from_config,
 )

@@ -1,6 +1,7 @@
-"""``wallet upside sessions reconcile``: finish sessions a game worker left open.
+"""Sessions a game worker left open: ``wallet report open-sessions`` lists them, and
+``wallet upside sessions reconcile`` finishes them.
 
-A session with a bet and no payout (``wallet report open-sessions``) is either settled
+A session with a bet and no payout is either settled
 with the payout the game owed, or refunded. Both go through the wallet core
 (``sessions.settle_open`` / ``refund_open``): at most once per session, the
 ledger balanced, the pool never overdrawn. Each session is its own transaction.
@@ -12,8 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
+from app.cli.reports import output_options, show
 from app.cli.support import Duration, emit, fail, in_transaction, json_option, table
 from app.errors import WalletError
 from app.providers.upside import history, sessions, win_units
@@ -74,3 +76,33 @@ def _finish(session_id: str, payout: int | None) -> dict[str, Any]:
         **win_units.readable_fields("amount", done.payout),
         **win_units.readable_fields("balance", done.balance),
     }
+
+
+@click.command("open-sessions")
+@click.option(
+    "--older-than", type=Duration(), default="5m", show_default=True, help="e.g. 90s, 5m, 2h."
+)
+@click.option("--game", "game_type", default=None, help="Only this Upside game type.")
+@output_options
+@with_appcontext
+def open_sessions(
+    older_than: timedelta, game_type: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """Upside sessions with a bet and no payout, older than --older-than.
+
+    Finish them with `wallet upside sessions reconcile`.
+    """
+    found = in_transaction(history.open_sessions, older_than, game_type)
+    rows = [
+        {
+            "session_id": s.session_id,
+            "game_type": s.game_type,
+            "player_id": s.player_id,
+            **win_units.readable_fields("bet", s.bet),
+            "created_at": s.created_at,
+            "age_seconds": s.age_seconds,
+        }
+        for s in found
+    ]
+    columns = ["session_id", "game_type", "player_id", "bet", "created_at", "age_seconds"]
+    show(rows, columns + (["bet_atomic"] if as_csv else []), as_json, as_csv)
