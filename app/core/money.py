@@ -32,7 +32,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     **{code: 0 for code in _EXPONENT_0.split()},
     **{code: 3 for code in _EXPONENT_3.split()},
     **{code: 4 for code in _EXPONENT_4.split()},
-    "WIN": 18,  # Upside's token, kept in 18-decimal atomic units
+    "WIN": 18,  # a token counted in 18-decimal atomic units
 }
 
 # NUMERIC(38, 18) holds 20 integer digits; amounts stay well inside it.
