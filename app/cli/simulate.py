@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -15,6 +16,13 @@ from flask.cli import with_appcontext
 
 from app import simulate as simulation
 from app.cli.support import emit, fail, in_transaction, json_option
+from app.providers import PROVIDERS
+from app.providers.registry import Provider
+
+
+def _choices(providers: Sequence[Provider]) -> str:
+    """``{igpx|hypetech|upside}``: the registry's providers that have a simulator."""
+    return "{" + "|".join(p.name for p in providers if p.simulator) + "}"
 
 
 class Percent(click.ParamType):
@@ -35,7 +43,7 @@ class Percent(click.ParamType):
 
 
 @click.command("simulate")
-@click.argument("provider")
+@click.argument("provider", metavar=_choices(PROVIDERS))
 @click.option(
     "--url",
     "urls",
@@ -62,14 +70,14 @@ def simulate(
     seed: int | None,
     as_json: bool,
 ) -> None:
-    """Play PROVIDER (any provider of the registry) against a running wallet, then check
-    every player's balance.
+    """Play PROVIDER against a running wallet, then check every player's balance.
 
-    Creates players sim-<run>-<n> with 100 each in this deployment's database (and what
-    else the provider needs, e.g. an Upside game, its pool, an API key and tokens), plays
-    their rounds as the provider would (signed, with retries, duplicates and rollbacks,
-    some before their bet) and compares each balance with the ledger. Exits 1 on any
-    unexpected answer or mismatch.
+    PROVIDER is any provider of the registry with a simulator client. Creates players
+    sim-<run>-<n> with 100 each in this deployment's database (and what else the provider
+    needs, e.g. an Upside game, its pool, an API key and tokens), plays their rounds as
+    the provider would (signed, with retries, duplicates and rollbacks, some before their
+    bet) and compares each balance with the ledger. Exits 1 on any unexpected answer or
+    mismatch.
     """
     base_urls = urls or (f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",)
     client = _client(provider, base_urls[0])
