@@ -1,6 +1,7 @@
 """Hypetech: the webhook adapter, its ``Hype-Hash`` signature (with JavaScript's JSON
-serialization), RFC 7807 problems, the outbound client, its CLI group and its simulator
-client."""
+serialization), RFC 7807 problems, its settings and OpenAPI description, the outbound
+client, its CLI group, its simulator client and its contract driver, exported to the
+registry as ``PROVIDER``."""
 
 from app.providers.hypetech import adapter, answers, settings, simulator
 from app.providers.hypetech.cli import cli

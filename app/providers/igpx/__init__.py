@@ -1,5 +1,6 @@
-"""IGPX sportsbook: the callback adapter, the outbound client, its CLI group and its
-simulator client."""
+"""IGPX sportsbook: the callback adapter, its settings and OpenAPI description, the
+outbound client, its CLI group, its simulator client and its contract driver, exported to
+the registry as ``PROVIDER``."""
 
 from app.providers.igpx import adapter, answers, settings, simulator
 from app.providers.igpx.cli import cli

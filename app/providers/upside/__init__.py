@@ -1,6 +1,7 @@
-"""Upside game-actions, the server side: the adapter and its eight triggers, and Upside's
-own domain (API keys, worker and player authentication, games and their WIN pools,
-sessions, history, WIN units), its CLI group and its simulator client."""
+"""Upside game-actions, the server side: the adapter and its eight triggers, Upside's own
+domain (API keys, worker and player authentication, games and their WIN pools, sessions,
+history, WIN units), its settings and OpenAPI description, its CLI group and report, and
+its simulator client, exported to the registry as ``PROVIDER``."""
 
 from app.providers.registry import Provider
 from app.providers.upside import adapter, answers, settings, simulator
