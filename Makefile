@@ -58,7 +58,7 @@ bench-pooler: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.pooler
 
 db-stop: install
-	$(BIN)/python -m app.embedded stop
+	$(BIN)/python -m app.db stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

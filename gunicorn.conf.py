@@ -73,6 +73,6 @@ def worker_exit(server, worker):
 
     wsgi = sys.modules.get("wsgi")
     if wsgi is not None:
-        from app import audit
+        from app.web import audit
 
         audit.flush(wsgi.app, timeout_s=5)

@@ -5,25 +5,39 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from flask import Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from app import budget, logs, metrics
+from app import logs
 from app.config import load_config
-from app.db import Database, HeldConnections, make_engine, resolve_database_url
-from app.json_answers import OrjsonProvider
+from app.db import Database, HeldConnections, budget, make_engine, resolve_database_url
+from app.web import metrics
+from app.web.json_answers import OrjsonProvider
+
+if TYPE_CHECKING:
+    from app.providers.registry import Provider
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 log = structlog.get_logger("app.request")
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app from the environment, or from defaults plus ``test_config`` in tests."""
-    settings = load_config() if test_config is None else {**load_config({}), **test_config}
+def create_app(
+    test_config: dict[str, Any] | None = None, providers: Sequence[Provider] | None = None
+) -> Flask:
+    """Build the app from the environment, or from defaults plus ``test_config`` in tests.
+
+    ``providers`` is the provider registry (:data:`app.providers.PROVIDERS` by default).
+    """
+    registry = _default_registry() if providers is None else tuple(providers)
+    if test_config is None:
+        settings = load_config(providers=registry)
+    else:
+        settings = {**load_config({}, registry), **test_config}
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"])
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
@@ -41,30 +55,39 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["wallet.db"] = Database(
         app.extensions["wallet.engine"], app.extensions["wallet.held"]
     )
-    _register_blueprints(app)
+    app.extensions["wallet.providers"] = registry
+    _register_blueprints(app, registry)
     _register_request_log(app)
     _register_telemetry_allowlist(app)
     _register_error_handlers(app)
-    _register_audit(app)
+    _register_audit(app, registry)
     return app
 
 
-def _register_blueprints(app: Flask) -> None:
-    from app import health, openapi
+def _default_registry() -> tuple[Provider, ...]:
     from app.providers import PROVIDERS
+
+    return PROVIDERS
+
+
+def _register_blueprints(app: Flask, registry: tuple[Provider, ...]) -> None:
+    from app.web import health, openapi
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
     app.register_blueprint(openapi.blueprint)
-    for provider in PROVIDERS:
+    for provider in registry:
         app.register_blueprint(provider.blueprint)
 
 
-def _register_audit(app: Flask) -> None:
-    from app import audit
-    from app.providers import PROVIDERS
+def _register_audit(app: Flask, registry: tuple[Provider, ...]) -> None:
+    from app.web import audit
 
-    audit.register(app, {provider.NAME for provider in PROVIDERS})
+    audit.register(
+        app,
+        {provider.name for provider in registry},
+        [header for provider in registry for header in provider.secret_headers],
+    )
 
 
 def _register_request_log(app: Flask) -> None:

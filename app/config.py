@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
-from app.money import CURRENCY_EXPONENTS
+if TYPE_CHECKING:
+    from app.providers.registry import Provider
 
 
 class ConfigError(ValueError):
@@ -83,11 +84,16 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     return value if value not in (None, "") else default
 
 
-def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Read every setting the wallet knows; raise ConfigError listing all problems at once."""
+def load_config(
+    env: Mapping[str, str] | None = None, providers: Sequence[Provider] | None = None
+) -> dict[str, Any]:
+    """Read every setting the wallet and its providers (the registry by default) know;
+    raise ConfigError listing all problems at once."""
     if env is None:
         load_dotenv(override=False)
         env = os.environ
+    registry = _registry() if providers is None else providers
+    rotating = [name for provider in registry for name in provider.secrets]
     problems: list[str] = []
     budget = _int(env, "REQUEST_BUDGET_MS", 2000, problems)
     config: dict[str, Any] = {
@@ -100,26 +106,15 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DB_LOCK_TIMEOUT_MS": _int(env, "DB_LOCK_TIMEOUT_MS", budget // 2, problems),
         "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", budget * 3 // 4, problems),
         "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
-        "IGPX_SECURITY_HASH": _str(env, "IGPX_SECURITY_HASH"),
-        "IGPX_API_URL": _str(env, "IGPX_API_URL"),
-        "IGPX_API_VERSION": _str(env, "IGPX_API_VERSION", "v1"),
-        "IGPX_CLIENT_USERNAME": _str(env, "IGPX_CLIENT_USERNAME"),
-        "IGPX_CLIENT_PASSWORD": _str(env, "IGPX_CLIENT_PASSWORD"),
-        "IGPX_INSUFFICIENT_FUNDS_CODE": _str(
-            env, "IGPX_INSUFFICIENT_FUNDS_CODE", "INSUFFICIENT_FUNDS"
-        ),
         "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
-        **_hypetech(env),
-        "UPSIDE_JWT_SECRET": _str(env, "UPSIDE_JWT_SECRET"),
-        "UPSIDE_REPLAY_WINDOW_S": _int(env, "UPSIDE_REPLAY_WINDOW_S", 30, problems),
-        "UPSIDE_KEY_ENCRYPTION_KEY": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY"),
-        "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS"),
-        **_previous_secrets(env, problems),
+        **_previous_secrets(env, rotating, problems),
         "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
         "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
         "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
         "METRICS_ALLOW_IPS": _networks(env, "METRICS_ALLOW_IPS", problems),
     }
+    for provider in registry:
+        config.update(provider.settings(env, problems))
     for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL"):
         url = config[name]
         if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -133,17 +128,20 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if config["MAX_BODY_BYTES"] < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
     problems += _check_budget(config)
-    problems += _check_previous_secrets(config)
-    problems += _check_hypetech(config)
-    if not 1 <= config["UPSIDE_REPLAY_WINDOW_S"] <= 3600:
-        problems.append("UPSIDE_REPLAY_WINDOW_S must be between 1 and 3600 seconds")
+    problems += check_previous_secrets(config, rotating)
     if problems:
         raise ConfigError("\n".join(problems))
     return config
 
 
+def _registry() -> Sequence[Provider]:
+    from app.providers import PROVIDERS
+
+    return PROVIDERS
+
+
 def _check_budget(config: dict[str, Any]) -> list[str]:
-    """The database timeouts must fit inside the request budget (see app/budget.py)."""
+    """The database timeouts must fit inside the request budget (see app/db/budget.py)."""
     budget = config["REQUEST_BUDGET_MS"]
     if not 100 <= budget <= 60000:
         return ["REQUEST_BUDGET_MS must be between 100 and 60000 milliseconds"]
@@ -154,13 +152,13 @@ def _check_budget(config: dict[str, Any]) -> list[str]:
     ]
 
 
-ROTATING_SECRETS = ("IGPX_SECURITY_HASH", "HYPETECH_API_KEY", "UPSIDE_JWT_SECRET")
-
-
-def _previous_secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
-    """``<NAME>_PREVIOUS`` and ``<NAME>_PREVIOUS_UNTIL`` of each rotating secret."""
+def _previous_secrets(
+    env: Mapping[str, str], rotating: Sequence[str], problems: list[str]
+) -> dict[str, Any]:
+    """``<NAME>_PREVIOUS`` and ``<NAME>_PREVIOUS_UNTIL`` of each rotating secret (each
+    provider's ``secrets``)."""
     settings: dict[str, Any] = {}
-    for name in ROTATING_SECRETS:
+    for name in rotating:
         settings[f"{name}_PREVIOUS"] = _str(env, f"{name}_PREVIOUS")
         settings[f"{name}_PREVIOUS_UNTIL"] = _time(env, f"{name}_PREVIOUS_UNTIL", problems)
     return settings
@@ -180,9 +178,10 @@ def _time(env: Mapping[str, str], name: str, problems: list[str]) -> datetime | 
     return when
 
 
-def _check_previous_secrets(config: dict[str, Any]) -> list[str]:
+def check_previous_secrets(config: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """A previous secret needs the current one, and a deadline needs a previous secret."""
     problems = []
-    for name in (*ROTATING_SECRETS, "UPSIDE_KEY_ENCRYPTION_KEY"):
+    for name in names:
         if config.get(f"{name}_PREVIOUS") and not config.get(name):
             problems.append(f"{name}_PREVIOUS is set but {name} is not: set the new secret too")
         if config.get(f"{name}_PREVIOUS_UNTIL") and not config.get(f"{name}_PREVIOUS"):
@@ -190,48 +189,5 @@ def _check_previous_secrets(config: dict[str, Any]) -> list[str]:
     return problems
 
 
-HYPETECH_PATHS = {
-    "HYPETECH_PATH_GET_BALANCE": "/hypetech/getBalance",
-    "HYPETECH_PATH_REGISTER": "/hypetech/register",
-    "HYPETECH_PATH_REWARDS": "/hypetech/rewards",
-    "HYPETECH_PATH_ROLLBACK": "/hypetech/rollback",
-}
-
-
-def _hypetech(env: Mapping[str, str]) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        name: _str(env, name)
-        for name in (
-            "HYPETECH_API_KEY",
-            "HYPETECH_WEBHOOK_BASE_URL",
-            "HYPETECH_API_URL",
-            "HYPETECH_ACCESS_TOKEN",
-        )
-    }
-    default_currency = _str(env, "HYPETECH_DEFAULT_CURRENCY")
-    settings["HYPETECH_DEFAULT_CURRENCY"] = default_currency.upper() if default_currency else None
-    settings["HYPETECH_REQUEST_ACCESS_PATH"] = _str(
-        env, "HYPETECH_REQUEST_ACCESS_PATH", "/games/request-access"
-    )
-    settings.update({name: _str(env, name, path) for name, path in HYPETECH_PATHS.items()})
-    return settings
-
-
-def _check_hypetech(config: dict[str, Any]) -> list[str]:
-    paths = [config[name] for name in HYPETECH_PATHS]
-    problems = [
-        f"{name} must start with / (got {config[name]!r})"
-        for name in (*HYPETECH_PATHS, "HYPETECH_REQUEST_ACCESS_PATH")
-        if not str(config[name]).startswith("/")
-    ]
-    if len(set(paths)) != len(paths):
-        problems.append("the HYPETECH_PATH_* settings must be four different paths")
-    currency = config["HYPETECH_DEFAULT_CURRENCY"]
-    if currency and currency not in CURRENCY_EXPONENTS:
-        problems.append(f"HYPETECH_DEFAULT_CURRENCY {currency!r} is not a known currency code")
-    base = config["HYPETECH_WEBHOOK_BASE_URL"]
-    if base and not base.startswith(("http://", "https://")):
-        problems.append(
-            "HYPETECH_WEBHOOK_BASE_URL must be an http(s) URL such as https://wallet.example"
-        )
-    return problems
+# The readers each provider's ``settings`` function uses (app/providers/*/settings.py).
+read_str, read_int = _str, _int

@@ -1,7 +1,7 @@
 """Secrets that rotate without downtime: the current one, and the previous one for an overlap.
 
-For each provider secret ``NAME`` (``IGPX_SECURITY_HASH``, ``HYPETECH_API_KEY``,
-``UPSIDE_JWT_SECRET``) the operator may set ``NAME_PREVIOUS``: requests signed (or
+For each provider secret ``NAME`` (each registry entry's ``secrets``, such as
+``IGPX_SECURITY_HASH``) the operator may set ``NAME_PREVIOUS``: requests signed (or
 tokens issued) with either secret are accepted, while anything the wallet itself signs
 or issues uses the current one. The previous secret is accepted while it is set, and,
 when ``NAME_PREVIOUS_UNTIL`` (ISO 8601) is set too, only until that time; after that

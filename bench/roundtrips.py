@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from app import audit, create_app
+from app import create_app
+from app.web import audit
 from bench import traffic
 
 SECRET = "bench-igpx-secret"  # noqa: S105  (a throwaway key for the local bench)

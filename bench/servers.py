@@ -16,7 +16,8 @@ from pathlib import Path
 
 import psycopg
 
-from app import config, embedded
+from app import config
+from app.db import embedded
 from bench import procstat
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,8 +4,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from app.config import load_config
+from app.core.models import Base
 from app.db import resolve_database_url, sqlalchemy_url
-from app.models import Base
 
 config = context.config
 url = config.attributes.get("database_url") or resolve_database_url(load_config()["DATABASE_URL"])

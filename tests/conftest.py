@@ -17,9 +17,11 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 
-from app import audit, create_app, embedded, ledger, logs, migrate
-from app.cli import cli
-from app.db import UnitOfWork
+from app import create_app, logs
+from app.cli.main import cli
+from app.core import ledger
+from app.db import UnitOfWork, embedded, migrate
+from app.web import audit
 from tests import factories
 
 IGPX_SECRET = "igpx-test-secret"

@@ -8,7 +8,7 @@ from typing import Any
 import factory
 from sqlalchemy import Engine
 
-from app import players, wallet
+from app.core import players, wallet
 from app.db import UnitOfWork
 
 _engine: Engine | None = None
@@ -23,7 +23,7 @@ def bind(engine: Engine, app: Any = None) -> None:
 
 def close_app(app: Any) -> None:
     """Done with an extra app: let its audit writer finish, then close its connections."""
-    from app import audit
+    from app.web import audit
 
     audit.flush(app)
     app.extensions["wallet.held"].dispose()
@@ -32,7 +32,7 @@ def close_app(app: Any) -> None:
 
 def flush_audit() -> None:
     """Wait until the app's audit trail has stored every callback answered so far."""
-    from app import audit
+    from app.web import audit
 
     if _app is not None:
         audit.flush(_app)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app import ledger
+from app.core import ledger
 from tests.factories import in_transaction
 
 # Anything that betrays Python internals: a traceback, a frame, an exception class, a driver.

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from app.callbacks import callbacks
+from app.web.callbacks import callbacks
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
 from tests.conftest import HYPETECH_BASE_URL
 from tests.factories import PlayerFactory, balance, flush_audit, in_transaction

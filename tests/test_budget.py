@@ -12,9 +12,9 @@ import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, text
 
-from app import budget, create_app
+from app import create_app
 from app.config import ConfigError, load_config
-from app.db import UnitOfWork
+from app.db import UnitOfWork, budget
 from tests import hypetech_helpers
 from tests.factories import PlayerFactory, balance, close_app
 from tests.igpx_helpers import bet, post

@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.test import EnvironBuilder
 
-from app import audit, callbacks
-from app.callbacks import callbacks as table
+from app.web import audit, callbacks
+from app.web.callbacks import callbacks as table
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
 from tests.factories import PlayerFactory, balance, flush_audit, in_transaction
 

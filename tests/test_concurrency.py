@@ -11,7 +11,7 @@ import pytest
 import requests
 from sqlalchemy import func, select, text
 
-from app.models import provider_transactions
+from app.core.models import provider_transactions
 from tests.factories import PlayerFactory, balance, in_transaction
 from tests.igpx_helpers import bet, body_of, result, rollback, sign
 

@@ -20,8 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app import embedded, migrate
-from app.db import make_engine
+from app.db import embedded, make_engine, migrate
 from tests import factories, workload
 from tests.live import run_gunicorn_process, worker_pids
 from tests.test_torture import FAULT_SIZE, SOAK, THREADS, publish, run_seed

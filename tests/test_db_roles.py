@@ -9,7 +9,9 @@ import psycopg
 import pytest
 from sqlalchemy import make_url, text
 
-from app import create_app, db_roles, embedded
+from app import create_app
+from app.db import embedded
+from app.db import roles as db_roles
 from tests import igpx_helpers
 from tests.factories import PlayerFactory, close_app, in_transaction
 
@@ -84,7 +86,7 @@ def test_grant_sql_can_be_printed_for_a_dba(runner):
 
 def test_upgrade_runs_as_the_migration_url(runner, app, monkeypatch, database_url):
     used: list[str] = []
-    monkeypatch.setattr("app.migrate.upgrade", used.append)
+    monkeypatch.setattr("app.db.migrate.upgrade", used.append)
     monkeypatch.setitem(app.config, "DATABASE_MIGRATION_URL", database_url + "?owner=1")
     assert runner(["db", "upgrade"]).exit_code == 0
     assert used == [database_url + "?owner=1"]

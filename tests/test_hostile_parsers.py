@@ -12,10 +12,13 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import money, schemas, upside_auth, win_units
+from app.core import money
 from app.errors import InvalidAmount, InvalidRequest, InvalidSignature, UnknownCurrency
-from app.providers import base, hypetech_signature
-from app.upside_errors import AuthenticationFailed
+from app.providers import base, schemas
+from app.providers.hypetech import signature as hypetech_signature
+from app.providers.upside import auth as upside_auth
+from app.providers.upside import win_units
+from app.providers.upside.errors import AuthenticationFailed
 
 FAST = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "10")) * 10, deadline=None)
 SECRET = "s3cret"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from app.models import provider_transactions
+from app.core.models import provider_transactions
 from tests.factories import PlayerFactory, balance, close_app, deposit
 from tests.hypetech_helpers import (
     bet,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.providers.hypetech_client import HypetechApiError, HypetechClient
+from app.providers.hypetech.client import HypetechApiError, HypetechClient
 from tests.factories import PlayerFactory
 
 TOKEN = "hypetech-access-token"

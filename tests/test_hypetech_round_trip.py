@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app import jsjson
-from app.models import provider_transactions
+from app.core.models import provider_transactions
+from app.providers.hypetech import jsjson
 from tests.conftest import HYPETECH_SECRET
 from tests.factories import PlayerFactory, balance, in_transaction
 from tests.hostile_helpers import books

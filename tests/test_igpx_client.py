@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.providers.igpx_client import IgpxApiError, IgpxClient
+from app.providers.igpx.client import IgpxApiError, IgpxClient
 from tests.factories import PlayerFactory
 from tests.fake_provider import serve
 

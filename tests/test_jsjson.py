@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import jsjson
+from app.providers.hypetech import jsjson
 from tests.node_js import NodeStringify, requires_node
 
 

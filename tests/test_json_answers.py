@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from app.json_answers import OrjsonProvider
+from app.web.json_answers import OrjsonProvider
 
 
 @dataclasses.dataclass

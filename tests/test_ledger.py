@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app import ledger
+from app.core import ledger
 from app.db import UnitOfWork
 from tests.factories import PlayerFactory
 

@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import text
 
-from app import games, ledger, wallet
-from app.cli import cli
+from app.cli.main import cli
+from app.core import ledger, wallet
 from app.db import UnitOfWork
+from app.providers.upside import games
 from tests import hypetech_helpers as hypetech
 from tests import igpx_helpers as igpx
 from tests import reference_model as model

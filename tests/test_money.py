@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.core.money import exponent, format_amount, parse_amount
 from app.errors import InvalidAmount, UnknownCurrency
-from app.money import exponent, format_amount, parse_amount
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app import schemas
+from app.core.models import provider_transactions
 from app.errors import InvalidRequest
-from app.models import provider_transactions
-from app.upside_models import upside_used_signatures
+from app.providers import schemas
+from app.providers.upside.models import upside_used_signatures
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
 from tests.factories import PlayerFactory, balance, in_transaction
 from tests.hostile_helpers import books

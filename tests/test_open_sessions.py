@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app import game_sessions, games
 from app.db import UnitOfWork
 from app.errors import WalletError
+from app.providers.upside import games
+from app.providers.upside import sessions as game_sessions
 from tests.factories import balance, in_transaction
 from tests.upside_helpers import (
     GAME,

@@ -1,158 +1,101 @@
 """What every provider adapter promises, whatever its protocol (SPEC §1).
 
-Each provider is described by one ``Provider`` object: how to send a bet and a
-rollback, and how its protocol spells success, a refused signature, insufficient
-funds and a conflict. Adding a provider (Upside next) is one more object in
-``PROVIDERS``.
+Every provider of the registry with a contract driver (``Provider.contract``, see
+:mod:`app.providers.contract`) runs each test here: the driver knows how its provider
+sends a bet and a rollback, and how its protocol spells success, a refused signature,
+insufficient funds and a conflict. Upside has none: its protocol has no rollback, and
+a repeated request is refused as a replay rather than answered again
+(tests/test_upside_actions.py pins those). ``tests/test_fourth_provider.py`` runs these
+same tests against a provider defined in the test suite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests import hypetech_helpers as hypetech
-from tests import igpx_helpers as igpx
+from app.providers import PROVIDERS
+from app.providers.contract import Contract, Reply
 from tests.factories import PlayerFactory, balance
-
-Send = Callable[..., Any]
 
 
 @dataclass(frozen=True)
-class Provider:
-    name: str
-    currency: str
-    bet: Send  # (client, tx, player, amount, signed=True) -> response
-    rollback: Send  # (client, tx, original_tx, player, amount) -> response
-    succeeded: Callable[[Any], bool]
-    refused_signature: Callable[[Any], bool]
-    insufficient_funds: Callable[[Any], bool]
-    conflict: Callable[[Any], bool]
+class Wire:
+    """A provider's contract driver, sending through a Flask test client."""
 
-    def __str__(self) -> str:
-        return self.name
+    contract: Contract
+    client: Any
 
+    def send(self, path: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        response = self.client.post(path, data=body, headers=dict(headers))
+        return Reply(response.status_code, response.mimetype, response.get_json(silent=True))
 
-# --- IGPX: HTTP 200 always, {"error": CODE} ------------------------------------------
+    def bet(self, tx: str, player: str, amount: str, signed: bool = True) -> Reply:
+        return self.contract.bet(self.send, tx, player, amount, signed)
 
+    def rollback(self, tx: str, original: str, player: str, amount: str) -> Reply:
+        return self.contract.rollback(self.send, tx, original, player, amount)
 
-def _igpx_send(client: Any, path: str, payload: dict, signed: bool = True) -> Any:
-    body = igpx.body_of(payload)
-    signature = igpx.sign(body) if signed else igpx.sign(body, "not-the-secret")
-    headers = {"Content-Type": "application/json", "X-Security-Hash": signature}
-    return client.post(f"/igpx/{path}", data=body, headers=headers)
+    def player(self, amount: str = "100.00") -> str:
+        return PlayerFactory(currencies=(self.contract.currency,), balance=amount)
 
-
-def _igpx_error(code: str | None) -> Callable[[Any], bool]:
-    return lambda r: r.status_code == 200 and r.get_json().get("error") == code
+    def balance(self, player: str) -> Decimal:
+        return balance(player, self.contract.currency)
 
 
-IGPX = Provider(
-    name="igpx",
-    currency="USD",
-    bet=lambda client, tx, player, amount, signed=True: _igpx_send(
-        client, "transaction", igpx.bet(tx, player, amount), signed
-    ),
-    rollback=lambda client, tx, original, player, amount: _igpx_send(
-        client, "transaction-rollback", igpx.rollback(tx, original, player, amount)
-    ),
-    succeeded=_igpx_error(None),
-    refused_signature=_igpx_error("INVALID_SIGNATURE"),
-    insufficient_funds=_igpx_error("INSUFFICIENT_FUNDS"),
-    conflict=_igpx_error("TRANSACTION_CONFLICT"),
-)
+CONTRACTED = [provider for provider in PROVIDERS if provider.contract is not None]
 
 
-# --- Hypetech: HTTP status + RFC 7807 problems --------------------------------------------
+@pytest.fixture(params=CONTRACTED, ids=lambda provider: provider.name)
+def wire(request, app, client) -> Wire:
+    provider = request.param
+    return Wire(provider.contract(app.config), client)
 
 
-def _hypetech_bet(client: Any, tx: str, player: str, amount: str, signed: bool = True) -> Any:
-    body = hypetech.stringify(hypetech.bet(tx, player, amount))
-    headers = {} if signed else {"Hype-Hash": hypetech.sign("https://elsewhere", body)}
-    return hypetech.send(client, "register", body, **headers)
+def test_bad_signature_is_refused_and_moves_nothing(wire):
+    player = wire.player()
+    assert wire.contract.refused_signature(wire.bet("t1", player, "10", signed=False))
+    assert wire.balance(player) == Decimal("100.00")
 
 
-def _problem(status: int, code: str) -> Callable[[Any], bool]:
-    return lambda r: (
-        r.status_code == status
-        and r.mimetype == "application/problem+json"
-        and r.get_json()["code"] == code
-    )
+def test_duplicate_replays_the_first_answer_and_moves_money_once(wire):
+    player = wire.player()
+    first = wire.bet("t1", player, "10")
+    second = wire.bet("t1", player, "10.00")
+    assert wire.contract.succeeded(first)
+    assert (second.status, second.body) == (first.status, first.body)
+    assert wire.balance(player) == Decimal("90.00")
 
 
-HYPETECH = Provider(
-    name="hypetech",
-    currency="BRL",
-    bet=_hypetech_bet,
-    rollback=lambda client, tx, original, player, amount: hypetech.send(
-        client, "rollback", hypetech.new_rollback(tx, original, player, amount)
-    ),
-    succeeded=lambda r: r.status_code == 200,
-    refused_signature=_problem(401, "INVALID_SIGNATURE"),
-    insufficient_funds=lambda r: (
-        _problem(402, "INSUFFICIENT_FUNDS")(r) and r.get_json()["balance"] == "5.00"
-    ),
-    conflict=_problem(409, "TRANSACTION_CONFLICT"),
-)
-
-PROVIDERS = [IGPX, HYPETECH]
-each_provider = pytest.mark.parametrize("provider", PROVIDERS, ids=str)
+def test_conflicting_replay_is_refused_and_moves_nothing(wire):
+    player = wire.player()
+    assert wire.contract.succeeded(wire.bet("t1", player, "10"))
+    assert wire.contract.conflict(wire.bet("t1", player, "11"))
+    assert wire.balance(player) == Decimal("90.00")
 
 
-def _player(provider: Provider, amount: str = "100.00") -> str:
-    return PlayerFactory(currencies=(provider.currency,), balance=amount)
+def test_insufficient_funds_maps_to_the_providers_shape(wire):
+    player = wire.player("5.00")
+    assert wire.contract.insufficient_funds(wire.bet("t1", player, "10"), "5.00")
+    assert wire.contract.insufficient_funds(wire.bet("t1", player, "10"), "5.00")
+    assert wire.balance(player) == Decimal("5.00")
 
 
-@each_provider
-def test_bad_signature_is_refused_and_moves_nothing(client, provider):
-    player = _player(provider)
-    assert provider.refused_signature(provider.bet(client, "t1", player, "10", signed=False))
-    assert balance(player, provider.currency) == Decimal("100.00")
+def test_unknown_rollback_is_a_tombstone_and_the_late_bet_moves_nothing(wire):
+    player = wire.player()
+    assert wire.contract.succeeded(wire.rollback("rb1", "t-late", player, "10"))
+    late = wire.bet("t-late", player, "10")
+    assert not wire.contract.succeeded(late)
+    assert wire.balance(player) == Decimal("100.00")
 
 
-@each_provider
-def test_duplicate_replays_the_first_answer_and_moves_money_once(client, provider):
-    player = _player(provider)
-    first = provider.bet(client, "t1", player, "10")
-    second = provider.bet(client, "t1", player, "10.00")
-    assert provider.succeeded(first)
-    assert (second.status_code, second.get_json()) == (first.status_code, first.get_json())
-    assert balance(player, provider.currency) == Decimal("90.00")
-
-
-@each_provider
-def test_conflicting_replay_is_refused_and_moves_nothing(client, provider):
-    player = _player(provider)
-    assert provider.succeeded(provider.bet(client, "t1", player, "10"))
-    assert provider.conflict(provider.bet(client, "t1", player, "11"))
-    assert balance(player, provider.currency) == Decimal("90.00")
-
-
-@each_provider
-def test_insufficient_funds_maps_to_the_providers_shape(client, provider):
-    player = _player(provider, "5.00")
-    assert provider.insufficient_funds(provider.bet(client, "t1", player, "10"))
-    assert provider.insufficient_funds(provider.bet(client, "t1", player, "10"))
-    assert balance(player, provider.currency) == Decimal("5.00")
-
-
-@each_provider
-def test_unknown_rollback_is_a_tombstone_and_the_late_bet_moves_nothing(client, provider):
-    player = _player(provider)
-    assert provider.succeeded(provider.rollback(client, "rb1", "t-late", player, "10"))
-    late = provider.bet(client, "t-late", player, "10")
-    assert not provider.succeeded(late)
-    assert balance(player, provider.currency) == Decimal("100.00")
-
-
-@each_provider
-def test_rollback_twice_refunds_once(client, provider):
-    player = _player(provider)
-    assert provider.succeeded(provider.bet(client, "t1", player, "10"))
-    assert provider.succeeded(provider.rollback(client, "rb1", "t1", player, "10"))
-    assert provider.succeeded(provider.rollback(client, "rb2", "t1", player, "10"))
-    assert balance(player, provider.currency) == Decimal("100.00")
+def test_rollback_twice_refunds_once(wire):
+    player = wire.player()
+    assert wire.contract.succeeded(wire.bet("t1", player, "10"))
+    assert wire.contract.succeeded(wire.rollback("rb1", "t1", player, "10"))
+    assert wire.contract.succeeded(wire.rollback("rb2", "t1", player, "10"))
+    assert wire.balance(player) == Decimal("100.00")

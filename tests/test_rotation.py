@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from app import rotation, upside_auth, upside_keys
+from app import rotation
 from app.config import ConfigError, load_config
+from app.providers.upside import auth as upside_auth
+from app.providers.upside import keys as upside_keys
 from tests import hypetech_helpers, igpx_helpers
 from tests.conftest import HYPETECH_SECRET, IGPX_SECRET, UPSIDE_JWT_SECRET
 from tests.factories import PlayerFactory, balance

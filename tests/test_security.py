@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import audit, create_app
-from app.callbacks import callbacks as audit_table
+from app import create_app
+from app.web import audit
+from app.web.callbacks import callbacks as audit_table
 from tests import hypetech_helpers as hype
 from tests import igpx_helpers as igpx
 from tests import upside_helpers as up
@@ -91,7 +92,7 @@ def test_no_credential_appears_in_any_log_line_or_answer(client, runner, capture
 
 def test_every_stored_outcome_is_the_error_code_answered(client, runner):
     """The audit hook reads an answer only when the adapter may not have bound its code
-    (``app.audit.outcome``): on every route, the stored outcome is the code answered."""
+    (``app.web.audit.outcome``): on every route, the stored outcome is the code answered."""
     _scenario(client, runner)
     PlayerFactory(id="poor", currencies=("USD", "BRL"), balance=Decimal(1))
     assert igpx.post(client, "transaction", igpx.bet("d1", "poor", "5.00"))["error"]

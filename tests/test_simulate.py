@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from app.simulate import runner
-from app.simulate.igpx import IgpxClient
+from app import simulate as runner
+from app.providers.igpx.simulator import IgpxClient
 from tests.conftest import IGPX_SECRET
 from tests.factories import deposit, in_transaction
 from tests.live import run_gunicorn

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app import games
+from app.providers.upside import games
 from tests.factories import balance, in_transaction
 from tests.upside_helpers import (
     GAME,

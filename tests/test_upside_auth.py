@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from app import upside_auth, upside_keys
+from app.providers.upside import auth as upside_auth
+from app.providers.upside import keys as upside_keys
 from tests.factories import balance, in_transaction
 from tests.upside_helpers import (
     GAME,
@@ -269,7 +270,7 @@ def test_passphrase_hashes_verify_and_older_scrypt_hashes_still_verify():
     import base64
     import hashlib
 
-    from app import upside_keys
+    from app.providers.upside import keys as upside_keys
 
     stored = upside_keys.hash_passphrase("correct horse")
     assert stored.startswith("sha256$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app import upside_auth
+from app.providers.upside import auth as upside_auth
 from tests.conftest import UPSIDE_JWT_SECRET
 from tests.factories import PlayerFactory
 from tests.upside_helpers import WIN, Worker, act, make_player, refused

@@ -7,7 +7,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from app import games
+from app.providers.upside import games
 from tests.factories import balance, in_transaction
 from tests.upside_helpers import GAME, WIN, act, bet, make_game, make_key, make_player, payout, send
 from tests.upside_helpers import token as mint

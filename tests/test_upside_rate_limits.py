@@ -12,12 +12,12 @@ import pytest
 from alembic import command
 from sqlalchemy import select
 
-from app import embedded, migrate, upside_keys
-from app.db import make_engine
+from app.db import embedded, make_engine, migrate
 from app.errors import InvalidRequest
-from app.upside_errors import RateLimited
-from app.upside_keys import RateLimit
-from app.upside_models import upside_rate_windows
+from app.providers.upside import keys as upside_keys
+from app.providers.upside.errors import RateLimited
+from app.providers.upside.keys import RateLimit
+from app.providers.upside.models import upside_rate_windows
 from tests.conftest import _test_database_name
 from tests.factories import in_transaction
 from tests.upside_helpers import Worker, act, make_game, make_player, token

@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app import wallet
+from app.core import wallet
+from app.core.models import journal_transactions, postings, provider_transactions
 from app.errors import CurrencyNotEnabled, TransactionConflict, UnknownPlayer
-from app.models import journal_transactions, postings, provider_transactions
 from tests.factories import PlayerFactory, balance, in_transaction
 
 pytestmark = pytest.mark.usefixtures("engine")

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from app import games, win_units
 from app.errors import InvalidAmount
+from app.providers.upside import games, win_units
 from tests.factories import balance, deposit, in_transaction
 from tests.upside_helpers import act, bet, make_game, make_key, make_player, payout, token
 
@@ -68,3 +68,18 @@ def test_fractional_multiplier_caps_payouts_by_floor():
     game = games.Game("g", Decimal("1.98"), True)
     assert game.max_payout(ABOVE_2_64) == ABOVE_2_64 * 198 // 100
     assert game.max_bet(ABOVE_2_64) == ABOVE_2_64 * 100 // 198
+
+
+@pytest.mark.parametrize(
+    ("typed", "atomic", "units"),
+    [("2500", False, 2500 * 10**18), ("0.5", False, 5 * 10**17), ("7", True, 7)],
+)
+def test_an_operator_types_whole_win_or_atomic_units(typed, atomic, units):
+    assert win_units.parse_typed(typed, atomic, "AMOUNT_WIN") == units
+
+
+def test_the_cli_shows_the_amount_and_its_atomic_units_side_by_side():
+    assert win_units.readable_fields("pool_balance", 2500 * 10**18 + 5 * 10**17) == {
+        "pool_balance": "2500.5",
+        "pool_balance_atomic": "2500500000000000000000",
+    }

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app import games, upside_auth, upside_keys, win_units
+from app.providers.upside import auth as upside_auth
+from app.providers.upside import games, win_units
+from app.providers.upside import keys as upside_keys
 from tests.conftest import UPSIDE_JWT_SECRET
 from tests.factories import PlayerFactory, in_transaction
 

@@ -31,8 +31,9 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, text
 
-from app import games, ledger
+from app.core import ledger
 from app.db import UnitOfWork
+from app.providers.upside import games
 from tests import hypetech_helpers as hypetech
 from tests import igpx_helpers as igpx
 from tests import upside_helpers as upside

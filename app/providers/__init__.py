@@ -1,7 +1,12 @@
-"""Provider adapters. Each module exposes ``blueprint`` (its callback routes) and may
-expose ``cli`` (its admin commands); adding a provider is one module plus one entry here.
+"""The provider registry: one line per provider package (see :mod:`app.providers.registry`).
+
+Adding a provider is one package exporting ``PROVIDER`` plus one entry here.
 """
 
 from app.providers import hypetech, igpx, upside
 
-PROVIDERS = (igpx, hypetech, upside)
+PROVIDERS = (
+    igpx.PROVIDER,
+    hypetech.PROVIDER,
+    upside.PROVIDER,
+)

@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import logs, wallet
+from app import logs
+from app.core import wallet
 from app.db import LOST_PREPARED_STATEMENT, Database, sqlstate
 from app.errors import InvalidRequest, InvalidSignature
 

@@ -154,7 +154,8 @@ def main() -> None:
     _PERF = not args.no_perf
     url = args.url or servers.admin_url().rsplit("/", 1)[0] + "/" + servers.BENCH_DB
     os.environ.update(DATABASE_URL=url, IGPX_SECURITY_HASH=SECRET)
-    from app import audit, create_app
+    from app import create_app
+    from app.web import audit
 
     app = create_app()
     writer = app.extensions.get("wallet.audit")

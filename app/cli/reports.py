@@ -1,0 +1,114 @@
+"""``wallet report …``: tables for people, ``--json`` and ``--csv`` for machines.
+
+A provider adds its own reports to this group through its registry entry's ``reports``
+(Upside: ``open-sessions``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from app.cli.support import emit, in_transaction, table, to_jsonable
+from app.core import money, reports
+
+cli = AppGroup("report", help="Reports for finance and support.")
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(command)
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(command)
+
+
+def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: bool) -> None:
+    if as_csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(to_jsonable(rows))
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    emit({"rows": rows}, as_json, text=table(rows, columns) if rows else "(no rows)")
+
+
+def _amounts(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    for row in rows:
+        for key in keys:
+            if isinstance(row.get(key), Decimal):
+                row[key] = money.format_amount(row[key], row["currency"])
+    return rows
+
+
+def _day(value: datetime) -> date:
+    return value.date()
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@cli.command("ggr")
+@click.option("--from", "start", type=DATE, required=True, help="First day, YYYY-MM-DD (UTC).")
+@click.option("--to", "end", type=DATE, required=True, help="Last day, inclusive.")
+@click.option("--provider", default=None)
+@click.option("--currency", default=None)
+@output_options
+def ggr(
+    start: datetime,
+    end: datetime,
+    provider: str | None,
+    currency: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Bets, wins, rollbacks and GGR per provider and currency per day."""
+    if end < start:
+        raise click.ClickException("--to is before --from")
+    rows = in_transaction(
+        reports.ggr, _day(start), _day(end), provider, currency.upper() if currency else None
+    )
+    columns = [
+        "day",
+        "provider",
+        "currency",
+        "bets",
+        "bet_amount",
+        "wins",
+        "win_amount",
+        "rollbacks",
+        "rollback_amount",
+        "ggr",
+    ]
+    show(
+        _amounts(rows, "bet_amount", "win_amount", "rollback_amount", "ggr"),
+        columns,
+        as_json,
+        as_csv,
+    )
+
+
+@cli.command("negative-balances")
+@output_options
+def negative_balances(as_json: bool, as_csv: bool) -> None:
+    """Player accounts below zero (left by honoured rollbacks of wins)."""
+    rows = _amounts(in_transaction(reports.negative_balances), "balance")
+    show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv)
+
+
+@cli.command("tombstones")
+@click.option("--provider", default=None)
+@output_options
+def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
+    """Rollbacks whose original transaction never came."""
+    rows = _amounts(in_transaction(reports.tombstones, provider), "amount")
+    show(
+        rows,
+        ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency", "amount"],
+        as_json,
+        as_csv,
+    )

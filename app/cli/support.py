@@ -1,0 +1,115 @@
+"""Helpers every CLI command shares: one transaction, JSON or text output, one-line failures."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, NoReturn, TypeVar
+
+import click
+from flask import current_app
+from sqlalchemy import text
+
+from app.db import UnitOfWork
+
+T = TypeVar("T")
+
+
+def in_transaction(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(conn, …)`` in one committed transaction, without the web's short timeouts."""
+    with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
+        uow.conn.execute(text("SET LOCAL statement_timeout = 0"))
+        uow.conn.execute(text("SET LOCAL lock_timeout = '30s'"))
+        result = work(uow.conn, *args, **kwargs)
+        uow.commit()
+    return result
+
+
+def fail(message: str) -> NoReturn:
+    raise click.ClickException(message)
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def emit(data: Any, as_json: bool, text: str | None = None) -> None:
+    """Print one JSON document with ``--json``; otherwise the human text (or a JSON dump)."""
+    if as_json or text is None:
+        click.echo(json.dumps(to_jsonable(data), indent=None if as_json else 2))
+    else:
+        click.echo(text)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A plain aligned text table for people."""
+    cells = [[str(to_jsonable(row.get(c, ""))) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+DURATION_UNITS = {
+    "": timedelta(seconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+    "mo": timedelta(days=30),
+}
+_DURATION = re.compile(r"(\d{1,7})(mo|[smhdw]?)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``5m``, ``2h``, ``1d``, ``2w``, ``3mo`` (a month is 30 days), or bare
+    seconds (``0``): the one way every command reads a duration."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration like 90s, 5m, 2h, 1d, 2w or 3mo")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def parse_moment(text: str, now: datetime, ahead: bool) -> datetime:
+    """An ISO 8601 time (UTC when it has no zone), or a duration from ``now``: ahead of
+    it (an expiry) or before it (an age)."""
+    try:
+        span = parse_duration(text)
+    except ValueError:
+        span = None
+    try:
+        if span is not None:
+            return now + span if ahead else now - span
+        moment = datetime.fromisoformat(text.strip())
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text!r} is neither an ISO 8601 time nor a duration") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Duration(click.ParamType):
+    """A command-line duration (:func:`parse_duration`) as a ``timedelta``."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)

@@ -1,0 +1,154 @@
+"""Reports for finance and support, read straight from the ledger (no Flask here): GGR,
+negative balances, tombstones, a player's statement, one provider transaction in full.
+
+GGR is what the players lost to a provider's games: the negated sum of the postings
+on the players' accounts made by that provider's transactions, so bets, wins and
+rollbacks (of either) are all counted exactly once, on the day they were booked (UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from app.core import wallet
+from app.core.models import accounts, journal_transactions, postings, provider_transactions
+from app.core.wallet import CASHIER
+
+NOT_GAMES = (CASHIER, "import")
+
+_GGR = """
+SELECT (pt.created_at AT TIME ZONE 'UTC')::date AS day, pt.provider, pt.currency,
+       count(*) FILTER (WHERE pt.kind = 'bet') AS bets,
+       coalesce(-sum(p.amount) FILTER (WHERE pt.kind = 'bet'), 0) AS bet_amount,
+       count(*) FILTER (WHERE pt.kind = 'win') AS wins,
+       coalesce(sum(p.amount) FILTER (WHERE pt.kind = 'win'), 0) AS win_amount,
+       count(*) FILTER (WHERE pt.kind = 'rollback') AS rollbacks,
+       coalesce(sum(p.amount) FILTER (WHERE pt.kind = 'rollback'), 0) AS rollback_amount,
+       -sum(p.amount) AS ggr
+FROM provider_transactions pt
+JOIN journal_transactions j ON j.provider_transaction_id = pt.id
+JOIN postings p ON p.journal_id = j.id AND p.account_id = pt.account_id
+WHERE pt.created_at >= :start AND pt.created_at < :end
+  AND pt.provider <> ALL(:not_games)
+  AND (CAST(:provider AS text) IS NULL OR pt.provider = :provider)
+  AND (CAST(:currency AS text) IS NULL OR pt.currency = :currency)
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+_NEGATIVE = """
+SELECT a.player_id, a.currency, a.balance, p.blocked
+FROM accounts a JOIN players p ON p.id = a.player_id
+WHERE a.balance < 0 ORDER BY a.balance, a.player_id
+"""
+
+_TOMBSTONES = """
+SELECT t.provider, t.external_id AS rollback_id, t.reference_id AS original_id, t.player_id,
+       t.currency, t.amount, t.created_at
+FROM provider_transactions t
+WHERE t.status = 'tombstone' AND NOT EXISTS (
+    SELECT 1 FROM provider_transactions o
+    WHERE o.provider = t.provider AND o.external_id = t.reference_id)
+  AND (CAST(:provider AS text) IS NULL OR t.provider = :provider)
+ORDER BY t.created_at
+"""
+
+
+def ggr(
+    conn: Connection, start: date, end: date, provider: str | None, currency: str | None
+) -> list[dict[str, Any]]:
+    """Per day, provider and currency: bets, wins, rollbacks and GGR, ``start``..``end``
+    inclusive (UTC days)."""
+    params = {
+        "start": start,
+        "end": end + timedelta(days=1),
+        "provider": provider,
+        "currency": currency,
+        "not_games": list(NOT_GAMES),
+    }
+    return _rows(conn, _GGR, params)
+
+
+def negative_balances(conn: Connection) -> list[dict[str, Any]]:
+    return _rows(conn, _NEGATIVE, {})
+
+
+def tombstones(conn: Connection, provider: str | None = None) -> list[dict[str, Any]]:
+    """Rollbacks whose original has never arrived."""
+    return _rows(conn, _TOMBSTONES, {"provider": provider})
+
+
+def statement(
+    conn: Connection, player_id: str, currency: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The player's latest postings, newest first (raises UnknownPlayer)."""
+    wallet.balances(conn, player_id)
+    query = (
+        select(
+            postings.c.journal_id,
+            journal_transactions.c.created_at,
+            journal_transactions.c.kind,
+            provider_transactions.c.provider,
+            provider_transactions.c.external_id,
+            postings.c.currency,
+            postings.c.amount,
+        )
+        .join(accounts, accounts.c.id == postings.c.account_id)
+        .join(journal_transactions, journal_transactions.c.id == postings.c.journal_id)
+        .outerjoin(
+            provider_transactions,
+            provider_transactions.c.id == journal_transactions.c.provider_transaction_id,
+        )
+        .where(accounts.c.player_id == player_id)
+        .order_by(postings.c.id.desc())
+        .limit(limit)
+    )
+    if currency:
+        query = query.where(accounts.c.currency == currency)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def provider_transaction(
+    conn: Connection, provider: str, external_id: str
+) -> dict[str, Any] | None:
+    """One provider transaction as recorded, with its postings and the rollbacks that name
+    it; None when there is none."""
+    record = conn.execute(
+        select(provider_transactions).where(
+            provider_transactions.c.provider == provider,
+            provider_transactions.c.external_id == external_id,
+        )
+    ).first()
+    if record is None:
+        return None
+    data = dict(record._mapping)
+    legs = conn.execute(
+        select(
+            postings.c.journal_id,
+            postings.c.account_id,
+            accounts.c.player_id,
+            accounts.c.name,
+            postings.c.currency,
+            postings.c.amount,
+        )
+        .join(accounts, accounts.c.id == postings.c.account_id)
+        .join(journal_transactions, journal_transactions.c.id == postings.c.journal_id)
+        .where(journal_transactions.c.provider_transaction_id == record.id)
+        .order_by(postings.c.id)
+    )
+    data["postings"] = [dict(leg._mapping) for leg in legs]
+    rollbacks = conn.execute(
+        select(provider_transactions.c.external_id, provider_transactions.c.status).where(
+            provider_transactions.c.provider == provider,
+            provider_transactions.c.kind == wallet.Kind.ROLLBACK,
+            provider_transactions.c.reference_id == external_id,
+        )
+    )
+    data["rolled_back_by"] = [dict(r._mapping) for r in rollbacks]
+    return data
+
+
+def _rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in conn.execute(text(sql), params)]

@@ -1,0 +1,20 @@
+"""Marshmallow schemas of answers, for ``/openapi.json`` only.
+
+The routes build their answers with ``jsonify``; these describe them (``INCLUDE``: a
+provider must ignore fields it does not know, so the documents allow more). Each
+provider package describes its own answers on :class:`AnswerSchema`.
+"""
+
+from __future__ import annotations
+
+from marshmallow import INCLUDE, Schema, fields
+
+
+class AnswerSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class StatusSchema(AnswerSchema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+    reason = fields.String()
