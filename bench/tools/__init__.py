@@ -1,0 +1,1 @@
+"""Small measurement scripts beside ``make bench``."""
