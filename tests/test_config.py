@@ -42,6 +42,17 @@ def test_every_problem_is_reported_on_its_own_line():
     assert any("LOG_LEVEL" in line for line in lines)
 
 
+def test_a_request_has_ten_seconds_to_arrive_by_default():
+    assert load_config({})["REQUEST_READ_TIMEOUT_S"] == 10
+    assert load_config({"REQUEST_READ_TIMEOUT_S": "2"})["REQUEST_READ_TIMEOUT_S"] == 2
+
+
+@pytest.mark.parametrize("raw", ["0", "301", "ten", "1.5"])
+def test_a_read_deadline_outside_one_to_300_seconds_is_refused(raw):
+    with pytest.raises(ConfigError, match="REQUEST_READ_TIMEOUT_S"):
+        load_config({"REQUEST_READ_TIMEOUT_S": raw})
+
+
 @pytest.mark.parametrize(
     ("raw", "threshold"), [(None, 5), ("0", 0), ("12", 12), ("off", None), ("None", None)]
 )
