@@ -34,8 +34,9 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # One worker per core and one more, each with its own GIL: on the 2-core bench machine 3
 # workers gave 406-421 bets/s against 287-342 with 4 (docs/performance.md, "Fourth round").
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
-# gthread's request handling without its hand-offs between threads (app/worker.py).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.WalletWorker")
+# gthread, reading each request whole before a thread serves it (REQUEST_READ_TIMEOUT_S;
+# app/worker.py).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.BufferingWorker")
 # 2 threads: as many bets/s as 4 on the 2-core bench machine, with a shorter tail (p99 at
 # 16 connections 24-29 ms against 29-33 ms; docs/performance.md, "Third round").
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
@@ -57,13 +58,16 @@ accesslog = None
 errorlog = "-"
 
 
+def post_fork(server, worker):
+    """app.worker.BufferingWorker's read deadline and largest body, from the settings."""
+    worker.read_timeout_s = settings["REQUEST_READ_TIMEOUT_S"]
+    worker.max_body_bytes = settings["MAX_BODY_BYTES"]
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
-    from app.worker import forget_worker
-
     multiprocess.mark_process_dead(worker.pid)
-    forget_worker(worker)
 
 
 def worker_exit(server, worker):

@@ -112,14 +112,15 @@ GUNICORN_VARIABLES = {
 
 @pytest.mark.slow
 def test_gunicorn_defaults_are_the_measured_ones(database_url):
-    """docs/performance.md, "Fourth round": the wallet's worker, cores + 1 processes."""
+    """gthread with the read deadline (docs/performance.md, "Stock gthread again"), cores
+    + 1 processes ("Fourth round")."""
     printed = gunicorn_config(database_url, "--print-config")
     assert printed.returncode == 0, printed.stderr[-2000:]
     settings = dict(
         (name.strip(), value.strip())
         for name, _, value in (line.partition("=") for line in printed.stdout.splitlines())
     )
-    assert settings["worker_class"] == "app.worker.WalletWorker"
+    assert settings["worker_class"] == "app.worker.BufferingWorker"
     assert settings["workers"] == str((os.cpu_count() or 1) + 1)
     assert settings["threads"] == "2"
     assert settings["keepalive"] == "5"

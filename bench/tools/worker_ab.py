@@ -9,7 +9,7 @@ during the run does not favour one class. Other work on the machine shows as the
 between a class's own runs, which the summary prints beside the medians.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python -m bench.tools.worker_ab --classes app.worker.WalletWorker,gthread
+        .venv/bin/python -m bench.tools.worker_ab --classes gthread,app.worker.BufferingWorker
 """
 
 from __future__ import annotations
