@@ -14,6 +14,9 @@ Requests are framed as gunicorn frames them (``Content-Length`` or chunked). A h
 gunicorn refuses, or a request larger than ``MAX_BODY_BYTES`` plus room for the head,
 is handed over as far as it came, and gunicorn or the app refuses it. The main thread
 reads raw bytes, so TLS has to end in front of gunicorn.
+
+gunicorn's own answers to requests it cannot parse (400, 414, 431, …) are JSON here,
+like every other answer of the wallet.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import time
 from functools import partial
 from typing import Any
 
+import orjson
+from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 # Room for the request line and headers on top of MAX_BODY_BYTES.
@@ -119,7 +124,7 @@ class _Buffered:
 
 
 class BufferingWorker(ThreadWorker):
-    """``gthread``, with requests read whole by the main thread."""
+    """``gthread``, with requests read whole by the main thread and errors in JSON."""
 
     # gunicorn.conf.py's post_fork sets both from the settings.
     read_timeout_s: float = 10.0
@@ -175,3 +180,38 @@ class BufferingWorker(ThreadWorker):
         self._stop_reading(conn)
         self.nr_conns -= 1
         conn.close()
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """gunicorn's answer to a request it could not parse or serve, as JSON: gunicorn
+        picks the status and logs the error as usual; only its HTML page is replaced."""
+        page = _ErrorPage()
+        super().handle_error(req, page, addr, exc)
+        if not page.status:
+            return
+        code, _, reason = page.status.partition(" ")
+        if code == "500":  # a failure of ours: its text stays in the log
+            answer = {"error": "INTERNAL_ERROR", "message": "internal error"}
+        else:
+            answer = {"error": "INVALID_REQUEST", "message": str(exc)}
+        body = orjson.dumps(answer)
+        head = (
+            f"HTTP/1.1 {code} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + body)
+        except Exception:
+            self.log.debug("Failed to send error message.")
+
+
+class _ErrorPage:
+    """Stands in for the client while gunicorn writes its HTML error page: keeps the
+    status line ("400 Bad Request")."""
+
+    status = ""
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+    def sendall(self, data: bytes) -> None:
+        self.status = data.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")[2]

@@ -1,0 +1,55 @@
+"""What gunicorn itself writes is shaped like the rest of the wallet: its answers to
+requests it cannot parse are JSON."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live import Server, start_gunicorn
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(settings) -> Iterator[Server]:
+    env = {key: str(value) for key, value in settings.items()}
+    with start_gunicorn(env, workers=1, threads=2) as started:
+        yield started
+
+
+def exchange(server: Server, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes, read the answer until the server closes the connection."""
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"BAD REQUEST LINE\r\n\r\n", 400),
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: wallet\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nHost: wallet\r\nX-Big: " + b"a" * 10000 + b"\r\n\r\n", 431),
+        (b"POST /igpx/transaction HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400),
+    ],
+    ids=["malformed request line", "URI too long", "header too large", "bad Content-Length"],
+)
+def test_gunicorns_own_refusals_are_json(server, request_bytes, status):
+    answered, headers, body = exchange(server, request_bytes)
+    assert answered == status
+    assert headers["content-type"] == "application/json"
+    assert int(headers["content-length"]) == len(body)
+    refusal = json.loads(body)
+    assert refusal["error"] == "INVALID_REQUEST"
+    assert refusal["message"]
