@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from flask import Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app import budget, logs, metrics
 from app.config import load_config
@@ -25,7 +25,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, or from defaults plus ``test_config`` in tests."""
     settings = load_config() if test_config is None else {**load_config({}), **test_config}
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"])
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
+    # A doubled slash is not a route: "/igpx//transaction" is a 404 in JSON, not an HTML
+    # redirect (a leading one is refused in _start below).
+    app.url_map.merge_slashes = False
     app.json = OrjsonProvider(app)
     app.config.from_mapping(settings, MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"])
     logs.configure(settings["LOG_LEVEL"])
@@ -76,6 +79,9 @@ def _register_request_log(app: Flask) -> None:
             config["DB_LOCK_TIMEOUT_MS"],
         )
         logs.new_context(request_id=g.request_id, path=request.path)
+        if request.environ["PATH_INFO"].startswith("//"):
+            # werkzeug routes "//igpx/transaction" as "/igpx/transaction": no route here.
+            request.url_rule, request.routing_exception = None, NotFound()
 
     @app.after_request
     def _finish(response: Any) -> Any:

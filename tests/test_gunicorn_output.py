@@ -1,5 +1,6 @@
 """What gunicorn itself writes is shaped like the rest of the wallet: its answers to
-requests it cannot parse are JSON."""
+requests it cannot parse are JSON, and so is the 404 of a path with a doubled slash
+(which werkzeug would otherwise redirect, or serve as another path)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,13 @@ def test_gunicorns_own_refusals_are_json(server, request_bytes, status):
     refusal = json.loads(body)
     assert refusal["error"] == "INVALID_REQUEST"
     assert refusal["message"]
+
+
+@pytest.mark.parametrize("path", ["//igpx/transaction", "/igpx//transaction", "//healthz"])
+def test_a_doubled_slash_is_a_json_404_not_a_redirect(server, path):
+    request = f"POST {path} HTTP/1.1\r\nHost: wallet\r\nConnection: close\r\n"
+    status, headers, body = exchange(server, f"{request}Content-Length: 2\r\n\r\n{{}}".encode())
+    assert status == 404
+    assert "location" not in headers
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"] == "Not Found"
