@@ -14,6 +14,9 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 import sys  # noqa: E402
 
+from gunicorn.glogging import Logger  # noqa: E402
+
+from app import logs  # noqa: E402
 from app.config import (  # noqa: E402  (after the metrics directory)
     ConfigError,
     default_workers,
@@ -34,8 +37,8 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # One worker per core and one more, each with its own GIL: on the 2-core bench machine 3
 # workers gave 406-421 bets/s against 287-342 with 4 (docs/performance.md, "Fourth round").
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
-# gthread, reading each request whole before a thread serves it (REQUEST_READ_TIMEOUT_S;
-# app/worker.py).
+# gthread, reading each request whole before a thread serves it (REQUEST_READ_TIMEOUT_S),
+# with gunicorn's own error answers in JSON (app/worker.py).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.BufferingWorker")
 # 2 threads: as many bets/s as 4 on the 2-core bench machine, with a shorter tail (p99 at
 # 16 connections 24-29 ms against 29-33 ms; docs/performance.md, "Third round").
@@ -56,6 +59,21 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 control_socket_disable = True
 accesslog = None
 errorlog = "-"
+
+
+class JsonLogger(Logger):
+    """gunicorn's own lines (start, workers booting, exiting or killed, invalid requests)
+    as the app's: one JSON object per line on stderr, at LOG_LEVEL (app/logs.py)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        logs.configure(settings["LOG_LEVEL"])
+        self.error_log.handlers.clear()
+        self.error_log.propagate = True  # to the root logger, which writes JSON
+        self.error_log.setLevel(settings["LOG_LEVEL"])
+
+
+logger_class = JsonLogger
 
 
 def post_fork(server, worker):

@@ -93,8 +93,9 @@ def _register_request_log(app: Flask) -> None:
         return response
 
     @app.teardown_request
-    def _end_budget(_: BaseException | None) -> None:
+    def _end(_: BaseException | None) -> None:
         budget.clear()
+        logs.new_context()  # gunicorn's lines between requests carry no request's fields
 
 
 def _register_error_handlers(app: Flask) -> None:

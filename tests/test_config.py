@@ -113,7 +113,7 @@ GUNICORN_VARIABLES = {
 @pytest.mark.slow
 def test_gunicorn_defaults_are_the_measured_ones(database_url):
     """gthread with the read deadline (docs/performance.md, "Stock gthread again"), cores
-    + 1 processes ("Fourth round")."""
+    + 1 processes ("Fourth round"), gunicorn's own log lines in JSON."""
     printed = gunicorn_config(database_url, "--print-config")
     assert printed.returncode == 0, printed.stderr[-2000:]
     settings = dict(
@@ -121,6 +121,7 @@ def test_gunicorn_defaults_are_the_measured_ones(database_url):
         for name, _, value in (line.partition("=") for line in printed.stdout.splitlines())
     )
     assert settings["worker_class"] == "app.worker.BufferingWorker"
+    assert "JsonLogger" in settings["logger_class"]
     assert settings["workers"] == str((os.cpu_count() or 1) + 1)
     assert settings["threads"] == "2"
     assert settings["keepalive"] == "5"

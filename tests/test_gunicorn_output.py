@@ -1,16 +1,20 @@
 """What gunicorn itself writes is shaped like the rest of the wallet: its answers to
 requests it cannot parse are JSON, and so is the 404 of a path with a doubled slash
-(which werkzeug would otherwise redirect, or serve as another path)."""
+(which werkzeug would otherwise redirect, or serve as another path); its log lines are
+JSON objects, one per line, like the app's."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.live import Server, start_gunicorn
+from tests.live import Server, start_gunicorn, worker_pids
 
 pytestmark = pytest.mark.slow
 
@@ -64,3 +68,28 @@ def test_a_doubled_slash_is_a_json_404_not_a_redirect(server, path):
     assert "location" not in headers
     assert headers["content-type"] == "application/json"
     assert json.loads(body)["error"] == "Not Found"
+
+
+def test_gunicorns_log_lines_are_json_objects(settings):
+    env = {key: str(value) for key, value in settings.items()}
+    with start_gunicorn({**env, "LOG_LEVEL": "INFO"}, workers=1, threads=2) as server:
+        exchange(server, b"BAD REQUEST LINE\r\n\r\n")
+        (killed,) = worker_pids(server.process.pid)
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while worker_pids(server.process.pid) in ([], [killed]):
+            assert time.monotonic() < deadline, "no worker was started in the killed one's place"
+            time.sleep(0.1)
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=30)
+        lines = server.output().splitlines()
+
+    records = [json.loads(line) for line in lines]  # each line is one JSON object
+    gunicorn = {r["event"]: r for r in records if r.get("logger") == "gunicorn.error"}
+    assert {"timestamp", "level"} <= set(next(iter(gunicorn.values())))
+    events = "\n".join(gunicorn)
+    for expected in ("Starting gunicorn", "Booting worker", "was sent SIGKILL", "Shutting down"):
+        assert expected in events
+    (invalid,) = [r for event, r in gunicorn.items() if event.startswith("Invalid request")]
+    assert invalid["level"] == "warning"
+    assert "request_id" not in invalid  # a line between requests carries no request's fields
