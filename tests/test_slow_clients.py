@@ -80,7 +80,7 @@ def timed(call, *args: str) -> tuple[float, requests.Response]:
 
 
 def test_trickling_connections_are_closed_and_others_are_served_meanwhile(app, settings):
-    player = PlayerFactory(balance="100.00")
+    player = PlayerFactory(balance="1000.00")
     env = {key: str(value) for key, value in settings.items()}
     env["REQUEST_READ_TIMEOUT_S"] = str(DEADLINE_S)
     with start_gunicorn(env, workers=2, threads=2) as server:
@@ -92,6 +92,7 @@ def test_trickling_connections_are_closed_and_others_are_served_meanwhile(app, s
         while time.monotonic() - held[-1].opened < DEADLINE_S - 0.5:
             answers.append(timed(place_bet, server.url, player, f"slow-{len(answers)}"))
             answers.append(timed(health, server.url))
+            time.sleep(0.05)
         served_by = time.monotonic()
         for trickle in held:
             trickle.join()
@@ -99,7 +100,7 @@ def test_trickling_connections_are_closed_and_others_are_served_meanwhile(app, s
     assert [response.status_code for _, response in answers] == [200] * len(answers)
     assert [r.json() for _, r in answers[::2] if r.json()["error"] is not None] == []
     assert max(seconds for seconds, _ in answers) < BUDGET_S
-    assert balance(player) == 100 - len(answers) // 2
+    assert balance(player) == 1000 - len(answers) // 2
     # Every trickle was still open while the bets were answered, and closed after the
     # deadline (the worker looks once a second).
     assert all(t.held_s is not None for t in held), [t.held_s for t in held]
