@@ -2,7 +2,8 @@
 
 Each test starts gunicorn as ``make run`` does, with one worker and two threads, and talks
 HTTP/1.1 to it on raw sockets, so that which connection carries which request is the
-test's to decide.
+test's to decide. The last ones pin the framing by which the worker decides that a
+request is whole (``request_end``).
 """
 
 from __future__ import annotations
