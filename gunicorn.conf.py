@@ -14,6 +14,9 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 import sys  # noqa: E402
 
+from gunicorn.glogging import Logger  # noqa: E402
+
+from app import logs  # noqa: E402
 from app.config import (  # noqa: E402  (after the metrics directory)
     ConfigError,
     default_workers,
@@ -35,8 +38,9 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{settings['PORT']}"
 # One worker per core and one more, each with its own GIL: more workers served fewer bets,
 # competing with PostgreSQL's backends for the cores (docs/performance.md).
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
-# gthread's request handling without its hand-offs between threads (app/worker.py).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.WalletWorker")
+# gthread, reading each request whole before a thread serves it (REQUEST_READ_TIMEOUT_S),
+# with gunicorn's own error answers in JSON (app/worker.py).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.BufferingWorker")
 # 2 threads: as many bets/s as 4, with a shorter tail, since a request waits less for its
 # worker's GIL (docs/performance.md).
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
@@ -58,13 +62,31 @@ accesslog = None
 errorlog = "-"
 
 
+class JsonLogger(Logger):
+    """gunicorn's own lines (start, workers booting, exiting or killed, invalid requests)
+    as the app's: one JSON object per line on stderr, at LOG_LEVEL (app/logs.py)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        logs.configure(settings["LOG_LEVEL"])
+        self.error_log.handlers.clear()
+        self.error_log.propagate = True  # to the root logger, which writes JSON
+        self.error_log.setLevel(settings["LOG_LEVEL"])
+
+
+logger_class = JsonLogger
+
+
+def post_fork(server, worker):
+    """app.worker.BufferingWorker's read deadline and largest body, from the settings."""
+    worker.read_timeout_s = settings["REQUEST_READ_TIMEOUT_S"]
+    worker.max_body_bytes = settings["MAX_BODY_BYTES"]
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
-    from app.worker import forget_worker
-
     multiprocess.mark_process_dead(worker.pid)
-    forget_worker(worker)
 
 
 def worker_exit(server, worker):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from flask import Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app import logs
 from app.config import load_config
@@ -39,7 +39,10 @@ def create_app(
     else:
         settings = {**load_config({}, registry), **test_config}
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"])
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
+    # A doubled slash is not a route: "/igpx//transaction" is a 404 in JSON, not an HTML
+    # redirect (a leading one is refused in _start below).
+    app.url_map.merge_slashes = False
     app.json = OrjsonProvider(app)
     app.config.from_mapping(settings, MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"])
     logs.configure(settings["LOG_LEVEL"])
@@ -103,6 +106,9 @@ def _register_request_log(app: Flask) -> None:
             config["DB_LOCK_TIMEOUT_MS"],
         )
         logs.new_context(request_id=g.request_id, path=request.path)
+        if request.environ["PATH_INFO"].startswith("//"):
+            # werkzeug routes "//igpx/transaction" as "/igpx/transaction": no route here.
+            request.url_rule, request.routing_exception = None, NotFound()
 
     @app.after_request
     def _finish(response: Any) -> Any:
@@ -114,8 +120,9 @@ def _register_request_log(app: Flask) -> None:
         return response
 
     @app.teardown_request
-    def _end_budget(_: BaseException | None) -> None:
+    def _end(_: BaseException | None) -> None:
         budget.clear()
+        logs.new_context()  # gunicorn's lines between requests carry no request's fields
 
 
 TELEMETRY_BLUEPRINTS = {"metrics", "openapi"}

@@ -100,6 +100,7 @@ def load_config(
         "DATABASE_URL": _str(env, "DATABASE_URL"),
         "PORT": _int(env, "PORT", 8000, problems),
         "MAX_BODY_BYTES": _int(env, "MAX_BODY_BYTES", 64 * 1024, problems),
+        "REQUEST_READ_TIMEOUT_S": _int(env, "REQUEST_READ_TIMEOUT_S", 10, problems),
         "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 4, problems),
         "DB_PREPARE_THRESHOLD": _prepare_threshold(env, problems),
         "REQUEST_BUDGET_MS": budget,
@@ -127,6 +128,8 @@ def load_config(
         problems.append("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
     if config["MAX_BODY_BYTES"] < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
+    if not 1 <= config["REQUEST_READ_TIMEOUT_S"] <= 300:
+        problems.append("REQUEST_READ_TIMEOUT_S must be between 1 and 300 seconds")
     problems += _check_budget(config)
     problems += check_previous_secrets(config, rotating)
     if problems:

@@ -411,7 +411,7 @@ def _machine_facts(run: Run) -> dict[str, str]:
 def _gunicorn_facts(app: servers.Gunicorn) -> str:
     env = os.environ
     workers = env.get("WEB_CONCURRENCY") or f"{len(app.workers())} (cores + 1)"
-    worker_class = env.get("GUNICORN_WORKER_CLASS", "app.worker.WalletWorker")
+    worker_class = env.get("GUNICORN_WORKER_CLASS", "app.worker.BufferingWorker")
     threads = env.get("GUNICORN_THREADS", "2")
     pool = env.get("DB_POOL_SIZE", "4")
     return (

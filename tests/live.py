@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import requests
 
@@ -28,6 +29,13 @@ def free_port() -> int:
 class Server:
     url: str
     process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def output(self) -> str:
+        """Everything gunicorn has written so far (stdout and stderr); read without moving
+        the file's offset, which gunicorn shares to write."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode()
 
 
 @contextmanager
@@ -60,7 +68,7 @@ def start_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16) -> 
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base_url, process, log)
-            yield Server(base_url, process)
+            yield Server(base_url, process, log)
         finally:
             if process.poll() is None:
                 process.terminate()
@@ -93,12 +101,12 @@ def worker_pids(master_pid: int) -> list[int]:
     return children
 
 
-def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: object) -> None:
+def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            log.seek(0)  # type: ignore[attr-defined]
-            raise RuntimeError(f"gunicorn exited: {log.read().decode()[-2000:]}")  # type: ignore[attr-defined]
+            log.seek(0)
+            raise RuntimeError(f"gunicorn exited: {log.read().decode()[-2000:]}")
         try:
             if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                 return

@@ -42,6 +42,17 @@ def test_every_problem_is_reported_on_its_own_line():
     assert any("LOG_LEVEL" in line for line in lines)
 
 
+def test_a_request_has_ten_seconds_to_arrive_by_default():
+    assert load_config({})["REQUEST_READ_TIMEOUT_S"] == 10
+    assert load_config({"REQUEST_READ_TIMEOUT_S": "2"})["REQUEST_READ_TIMEOUT_S"] == 2
+
+
+@pytest.mark.parametrize("raw", ["0", "301", "ten", "1.5"])
+def test_a_read_deadline_outside_one_to_300_seconds_is_refused(raw):
+    with pytest.raises(ConfigError, match="REQUEST_READ_TIMEOUT_S"):
+        load_config({"REQUEST_READ_TIMEOUT_S": raw})
+
+
 @pytest.mark.parametrize(
     ("raw", "threshold"), [(None, 5), ("0", 0), ("12", 12), ("off", None), ("None", None)]
 )
@@ -101,14 +112,16 @@ GUNICORN_VARIABLES = {
 
 @pytest.mark.slow
 def test_gunicorn_defaults_are_the_measured_ones(database_url):
-    """docs/performance.md, "Fourth round": the wallet's worker, cores + 1 processes."""
+    """gthread with the read deadline (docs/performance.md, "Stock gthread again"), cores
+    + 1 processes ("Fourth round"), gunicorn's own log lines in JSON."""
     printed = gunicorn_config(database_url, "--print-config")
     assert printed.returncode == 0, printed.stderr[-2000:]
     settings = dict(
         (name.strip(), value.strip())
         for name, _, value in (line.partition("=") for line in printed.stdout.splitlines())
     )
-    assert settings["worker_class"] == "app.worker.WalletWorker"
+    assert settings["worker_class"] == "app.worker.BufferingWorker"
+    assert "JsonLogger" in settings["logger_class"]
     assert settings["workers"] == str((os.cpu_count() or 1) + 1)
     assert settings["threads"] == "2"
     assert settings["keepalive"] == "5"
