@@ -206,3 +206,30 @@ def test_gunicorn_applies_a_chunked_body_of_exactly_the_limit(live_server, provi
     status, answer = send_chunked(live_server, PATHS[provider], body, headers)
     assert status == 200, answer
     assert money_left(provider, player) == 99
+
+
+def send_raw_chunks(base_url: str, path: str, chunks: bytes, headers: dict[str, str]) -> tuple:
+    address = urlsplit(base_url)
+    head = [f"POST {path} HTTP/1.1", f"Host: {address.netloc}", "Transfer-Encoding: chunked"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + chunks)
+        return _read_answer(sock)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("provider", ["igpx", "hypetech"])
+@pytest.mark.parametrize("framing", [b"zz\r\n%s\r\n0\r\n\r\n", b"%x\r\n%sXY0\r\n\r\n"])
+def test_gunicorn_answers_a_malformed_chunk_as_an_invalid_request(live_server, provider, framing):
+    """A chunk size that is not hex, or a chunk without its CRLF, is the client's mistake:
+    the protocol's invalid-request answer, never an internal error, and nothing moves."""
+    player = player_for(provider)
+    body = bet_of(provider, player, 200)
+    headers = {"Content-Type": "application/json", **signed_over(provider, player, body)}
+    chunks = framing % ((len(body), body) if framing.startswith(b"%x") else (body,))
+    status, answer = send_raw_chunks(live_server, PATHS[provider], chunks, headers)
+    if provider == "igpx":
+        assert (status, answer) == (200, {"error": "INVALID_REQUEST"})
+    else:
+        assert (status, answer["code"]) == (400, "INVALID_REQUEST"), answer
+    assert money_left(provider, player) == 100

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app import logs
 from app.core import wallet
@@ -24,11 +24,17 @@ def raw_body() -> bytes:
     A ``Content-Length`` over the limit is refused before anything is read. A chunked
     body has none, and werkzeug stops reading it at the request's limit without a word,
     so at most one byte more than allowed is read: if that byte arrives, the body is
-    too large, rather than cut to a prefix that might be a complete, signed request.
+    too large, rather than cut to a prefix that might be a complete, signed request. A
+    body the server cannot read (a malformed chunk) is an invalid request.
     """
     limit = current_app.config["MAX_BODY_BYTES"]
     request.max_content_length = limit + 1
-    body = request.get_data(cache=True)
+    try:
+        body = request.get_data(cache=True)
+    except HTTPException:
+        raise
+    except Exception as exc:  # the server could not read the client's framing (a bad chunk)
+        raise InvalidRequest(f"the body could not be read ({type(exc).__name__})") from None
     if len(body) > limit:
         raise RequestEntityTooLarge(f"bodies are at most {limit} bytes")
     return body
