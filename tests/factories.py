@@ -38,7 +38,7 @@ def flush_audit() -> None:
         audit.flush(_app)
 
 
-def in_transaction(work: Any, *args: Any) -> Any:
+def run_committed(work: Any, *args: Any) -> Any:
     assert _engine is not None, "factories need the engine fixture"
     with UnitOfWork(_engine) as uow:
         result = work(uow.conn, *args)
@@ -63,12 +63,12 @@ class PlayerFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class: Any, *args: Any, **kw: Any) -> str:
         player_id: str = kw["id"]
-        in_transaction(players.create, player_id, list(kw["currencies"]))
+        run_committed(players.create, player_id, list(kw["currencies"]))
         for currency in kw["currencies"]:
             if kw["balance"]:
                 deposit(player_id, Decimal(kw["balance"]), currency)
         if kw["blocked"]:
-            in_transaction(players.set_blocked, player_id, True)
+            run_committed(players.set_blocked, player_id, True)
         return player_id
 
 
@@ -82,10 +82,10 @@ def deposit(player_id: str, amount: Decimal, currency: str = "USD") -> wallet.Ou
         amount=amount,
         counterparty=wallet.CASHIER,
     )
-    outcome: wallet.Outcome = in_transaction(wallet.execute, request)
+    outcome: wallet.Outcome = run_committed(wallet.execute, request)
     return outcome
 
 
 def balance(player_id: str, currency: str = "USD") -> Decimal:
-    balances: dict[str, Decimal] = in_transaction(wallet.balances, player_id, currency)
+    balances: dict[str, Decimal] = run_committed(wallet.balances, player_id, currency)
     return balances[currency]

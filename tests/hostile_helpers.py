@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 
 from app.core import ledger
-from tests.factories import in_transaction
+from tests.factories import run_committed
 
 # Anything that betrays Python internals: a traceback, a frame, an exception class, a driver.
 PYTHON_ERRORS = [
@@ -67,5 +67,5 @@ def books() -> dict[str, Any]:
             )
         )
 
-    result: dict[str, Any] = in_transaction(read)
+    result: dict[str, Any] = run_committed(read)
     return result

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.web.callbacks import callbacks
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
 from tests.conftest import HYPETECH_BASE_URL
-from tests.factories import PlayerFactory, balance, flush_audit, in_transaction
+from tests.factories import PlayerFactory, balance, flush_audit, run_committed
 from tests.hostile_helpers import books
 
 LIMIT = 64 * 1024  # MAX_BODY_BYTES's default, the tests' setting
@@ -142,7 +142,7 @@ def test_streamed_body_over_the_limit_is_noted_not_stored_in_the_audit_trail(cli
     post_streamed(client, PATHS["igpx"], body, signed_over("igpx", player, body))
     flush_audit()
     query = select(callbacks.c.body, callbacks.c.body_note)
-    [(stored, note)] = in_transaction(lambda conn: conn.execute(query).all())
+    [(stored, note)] = run_committed(lambda conn: conn.execute(query).all())
     assert (bytes(stored), "over the limit" in note) == (b"", True)
 
 

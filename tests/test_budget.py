@@ -65,11 +65,11 @@ def test_a_single_statement_late_in_the_budget_runs_in_a_transaction(engine: Eng
     try:
         with UnitOfWork(engine, single_statement=True) as uow:
             statement = uow.conn.execute(text("SHOW statement_timeout")).scalar_one()
-            in_transaction = uow.conn.connection.driver_connection.info.transaction_status
+            run_committed = uow.conn.connection.driver_connection.info.transaction_status
     finally:
         budget.clear()
     assert 0 < int(statement.removesuffix("ms")) <= 300
-    assert in_transaction == TransactionStatus.INTRANS
+    assert run_committed == TransactionStatus.INTRANS
 
 
 def test_the_pool_gets_its_connections_back_out_of_autocommit(engine: Engine):

@@ -14,12 +14,12 @@ from werkzeug.test import EnvironBuilder
 from app.web import audit, callbacks
 from app.web.callbacks import callbacks as table
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
-from tests.factories import PlayerFactory, balance, flush_audit, in_transaction
+from tests.factories import PlayerFactory, balance, flush_audit, run_committed
 
 
 def stored() -> list[dict]:
     flush_audit()
-    rows = in_transaction(lambda conn: conn.execute(select(table).order_by(table.c.id)).all())
+    rows = run_committed(lambda conn: conn.execute(select(table).order_by(table.c.id)).all())
     return [dict(row._mapping) for row in rows]
 
 
@@ -214,7 +214,7 @@ def test_an_oversized_body_is_noted_not_stored(client, app):
 
 def _age_all(days: int) -> None:
     moment = datetime.now(UTC) - timedelta(days=days)
-    in_transaction(lambda conn: conn.execute(update(table).values(received_at=moment)))
+    run_committed(lambda conn: conn.execute(update(table).values(received_at=moment)))
 
 
 def test_cli_lists_filters_shows_and_prunes(client, runner):
@@ -262,7 +262,7 @@ def test_prune_keeps_recent_callbacks(client, runner):
     assert (
         json.loads(runner(["callbacks", "prune", "--days", "7", "--json"]).output)["deleted"] == 0
     )
-    count = in_transaction(lambda conn: conn.execute(select(func.count()).select_from(table)))
+    count = run_committed(lambda conn: conn.execute(select(func.count()).select_from(table)))
     assert count.scalar_one() == 1
 
 

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import func, select, text
 
 from app.core.models import provider_transactions
-from tests.factories import PlayerFactory, balance, in_transaction
+from tests.factories import PlayerFactory, balance, run_committed
 from tests.igpx_helpers import bet, body_of, result, rollback, sign
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def send_all(base_url: str, calls: list[tuple[str, dict[str, Any]]]) -> list[dic
 
 def records(external_id: str) -> int:
     query = select(func.count()).where(provider_transactions.c.external_id == external_id)
-    return int(in_transaction(lambda conn: conn.execute(query).scalar_one()))
+    return int(run_committed(lambda conn: conn.execute(query).scalar_one()))
 
 
 def test_same_bet_twenty_times_at_once_applies_once(live_server):

@@ -13,7 +13,7 @@ from app import create_app
 from app.db import embedded
 from app.db import roles as db_roles
 from tests import igpx_helpers
-from tests.factories import PlayerFactory, close_app, in_transaction
+from tests.factories import PlayerFactory, close_app, run_committed
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_the_app_role_moves_money_and_cannot_alter_the_schema(
         with engine.connect() as conn, pytest.raises(Exception, match="permission denied|owner"):
             conn.execute(text(ddl))
     close_app(app)
-    assert in_transaction(lambda conn: conn.execute(text("SELECT count(*) FROM postings")))
+    assert run_committed(lambda conn: conn.execute(text("SELECT count(*) FROM postings")))
 
 
 def test_grant_sql_can_be_printed_for_a_dba(runner):

@@ -27,7 +27,7 @@ from app.config import load_config
 from app.providers import PROVIDERS
 from app.web import audit, callbacks
 from tests import toy_provider as toy
-from tests.factories import PlayerFactory, balance, in_transaction
+from tests.factories import PlayerFactory, balance, run_committed
 from tests.test_provider_contract import (  # noqa: F401  (the contract, run for the toy)
     Wire,
     test_bad_signature_is_refused_and_moves_nothing,
@@ -96,7 +96,7 @@ def test_the_toy_signature_header_is_redacted_in_the_audit_trail(toy_app, toy_cl
     player = PlayerFactory(currencies=("USD",), balance="100.00")
     assert toy_bet(toy_client, "t1", player, "1").status_code == 200
     audit.flush(toy_app)
-    [row] = in_transaction(lambda conn: conn.execute(select(callbacks.callbacks)).all())
+    [row] = run_committed(lambda conn: conn.execute(select(callbacks.callbacks)).all())
     assert (row.provider, row.outcome) == ("toy", "applied")
     assert row.headers[toy.MAC_HEADER] == callbacks.REDACTED
 

@@ -316,7 +316,7 @@ def test_unexpected_failure_is_a_500_problem_without_a_traceback(client, monkeyp
     def broken(*args):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(base, "in_transaction", broken)
+    monkeypatch.setattr(base, "run_in_request", broken)
     answer = problem(client, "getBalance", {"user_id": "p"}, 500)
     assert answer["code"] == "INTERNAL_ERROR" and "secret internals" not in str(answer)
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from app.core.models import provider_transactions
 from app.providers.hypetech import jsjson
 from tests.conftest import HYPETECH_SECRET
-from tests.factories import PlayerFactory, balance, in_transaction
+from tests.factories import PlayerFactory, balance, run_committed
 from tests.hostile_helpers import books
 from tests.hypetech_helpers import PATHS, send, url_of
 from tests.node_js import NodeStringify, node_sign, requires_node
@@ -73,7 +73,7 @@ def stored_ids() -> list[str]:
     query = select(provider_transactions.c.external_id).where(
         provider_transactions.c.provider == "hypetech"
     )
-    return list(in_transaction(lambda conn: conn.execute(query).scalars().all()))
+    return list(run_committed(lambda conn: conn.execute(query).scalars().all()))
 
 
 # --- the findings ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from app.errors import InvalidRequest
 from app.providers import schemas
 from app.providers.upside.models import upside_used_signatures
 from tests import hypetech_helpers, igpx_helpers, upside_helpers
-from tests.factories import PlayerFactory, balance, in_transaction
+from tests.factories import PlayerFactory, balance, run_committed
 from tests.hostile_helpers import books
 
 REFUSED_DEPTHS = [65, 340, 500]
@@ -92,7 +92,7 @@ def test_hypetech_extra_data_within_the_depth_is_stored_whole(client, levels):
     query = select(provider_transactions.c.details).where(
         provider_transactions.c.external_id == "deep"
     )
-    details = in_transaction(lambda conn: conn.execute(query).scalar_one())
+    details = run_committed(lambda conn: conn.execute(query).scalar_one())
     assert details["extra_data"] == nested(levels - 1)
     assert balance(player, "BRL") == Decimal("9.00")
 
@@ -118,7 +118,7 @@ def upside_bet(levels: int) -> bytes:
 
 def used_signatures() -> int:
     count = select(func.count()).select_from(upside_used_signatures)
-    return int(in_transaction(lambda conn: conn.execute(count).scalar_one()))
+    return int(run_committed(lambda conn: conn.execute(count).scalar_one()))
 
 
 @pytest.fixture

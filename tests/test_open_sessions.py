@@ -14,7 +14,7 @@ from app.db import UnitOfWork
 from app.errors import WalletError
 from app.providers.upside import games
 from app.providers.upside import sessions as game_sessions
-from tests.factories import balance, in_transaction
+from tests.factories import balance, run_committed
 from tests.upside_helpers import (
     GAME,
     WIN,
@@ -52,7 +52,7 @@ def reconcile(runner, *args: str):
 
 
 def pool() -> int:
-    return int(in_transaction(lambda conn: games.pool_balance(conn, games.find(conn, GAME))))
+    return int(run_committed(lambda conn: games.pool_balance(conn, games.find(conn, GAME))))
 
 
 def test_open_sessions_lists_bets_without_payout_older_than_the_threshold(client, runner, table):

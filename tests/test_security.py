@@ -19,7 +19,7 @@ from tests import hypetech_helpers as hype
 from tests import igpx_helpers as igpx
 from tests import upside_helpers as up
 from tests.conftest import HYPETECH_SECRET, IGPX_SECRET, UPSIDE_JWT_SECRET
-from tests.factories import PlayerFactory, close_app, flush_audit, in_transaction
+from tests.factories import PlayerFactory, close_app, flush_audit, run_committed
 from tests.hostile_helpers import books
 
 APP = Path(__file__).resolve().parent.parent / "app"
@@ -99,7 +99,7 @@ def test_every_stored_outcome_is_the_error_code_answered(client, runner):
     assert hype.send(client, "register", hype.bet("d2", "poor", "5", currency="BRL")).status_code
     flush_audit()
     query = select(audit_table.c.provider, audit_table.c.answer, audit_table.c.outcome)
-    rows = in_transaction(lambda conn: conn.execute(query).all())
+    rows = run_committed(lambda conn: conn.execute(query).all())
     coded = [(p, audit._error_code(answer), outcome) for p, answer, outcome in rows]
     coded = [row for row in coded if row[1]]
     assert [(p, code, outcome) for p, code, outcome in coded if code != outcome] == []

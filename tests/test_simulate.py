@@ -13,7 +13,7 @@ import requests
 from app import simulate as runner
 from app.providers.igpx.simulator import IgpxClient
 from tests.conftest import IGPX_SECRET
-from tests.factories import deposit, in_transaction
+from tests.factories import deposit, run_committed
 from tests.live import run_gunicorn
 
 pytestmark = pytest.mark.slow
@@ -81,10 +81,10 @@ def test_a_balance_changed_behind_the_simulators_back_is_a_mismatch(engine, live
     def tamper() -> None:  # after the first round, someone else credits a sim player
         with lock:
             if not moved:
-                moved.append(in_transaction(_first_sim_player))
+                moved.append(run_committed(_first_sim_player))
                 deposit(moved[0], Decimal("1.00"))
 
-    summary = runner.simulate(IgpxClient(IGPX_SECRET), options, in_transaction, tamper)
+    summary = runner.simulate(IgpxClient(IGPX_SECRET), options, run_committed, tamper)
     assert not summary.ok
     assert [m["player_id"] for m in summary.mismatches] == moved
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.providers.upside import games
-from tests.factories import balance, in_transaction
+from tests.factories import balance, run_committed
 from tests.upside_helpers import (
     GAME,
     WIN,
@@ -34,8 +34,8 @@ def table():
 
 
 def pool() -> int:
-    game = in_transaction(games.find, GAME)
-    return int(in_transaction(games.pool_balance, game))
+    game = run_committed(games.find, GAME)
+    return int(run_committed(games.pool_balance, game))
 
 
 def test_check_auth_names_the_player(client, table):
@@ -234,7 +234,7 @@ def test_payout_the_pool_cannot_cover_is_422_and_can_be_retried(client):
     act(client, worker, jwt, payout("s-1", 10 * WIN, game="jackpot"))
     error = refused(client, worker, jwt, payout("s-2", 10 * WIN, game="jackpot"), 422)
     assert error["code"] == "POOL_CANNOT_PAY"
-    in_transaction(games.fund_pool, "jackpot", 10 * WIN)
+    run_committed(games.fund_pool, "jackpot", 10 * WIN)
     assert act(client, worker, jwt, payout("s-2", 10 * WIN, game="jackpot"))["success"]
     assert balance(player, "WIN") == Decimal("119.98")
 
@@ -242,7 +242,7 @@ def test_payout_the_pool_cannot_cover_is_422_and_can_be_retried(client):
 def test_payout_still_settles_after_the_game_is_deactivated(client, table):
     worker, _, jwt = table
     act(client, worker, jwt, bet("s-1", WIN))
-    in_transaction(games.set_active, GAME, False)
+    run_committed(games.set_active, GAME, False)
     assert act(client, worker, jwt, payout("s-1", 0))["success"]
     assert refused(client, worker, jwt, bet("s-2", WIN), 422)["code"] == "GAME_INACTIVE"
 

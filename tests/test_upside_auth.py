@@ -11,7 +11,7 @@ import pytest
 
 from app.providers.upside import auth as upside_auth
 from app.providers.upside import keys as upside_keys
-from tests.factories import balance, in_transaction
+from tests.factories import balance, run_committed
 from tests.upside_helpers import (
     GAME,
     WIN,
@@ -124,7 +124,7 @@ def test_unknown_key_is_401(client, table):
 
 def test_revoked_key_is_401(client, table):
     worker, _, jwt = table
-    in_transaction(upside_keys.revoke, worker.key, datetime.now(UTC))
+    run_committed(upside_keys.revoke, worker.key, datetime.now(UTC))
     assert refused(client, worker, jwt, {"trigger": "checkAuth"}, 401)["message"]
 
 

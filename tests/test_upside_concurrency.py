@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.providers.upside import games
-from tests.factories import balance, in_transaction
+from tests.factories import balance, run_committed
 from tests.upside_helpers import GAME, WIN, act, bet, make_game, make_key, make_player, payout, send
 from tests.upside_helpers import token as mint
 
@@ -77,14 +77,14 @@ def test_concurrent_payouts_never_overdraw_the_pool(app, client):
     jwts = [mint(p) for p in players]
     for n, jwt in enumerate(jwts):
         act(client, worker, jwt, bet(f"s-{n}", WIN, game="crash"))
-    pool_before = in_transaction(games.pool_balance, in_transaction(games.find, "crash"))
+    pool_before = run_committed(games.pool_balance, run_committed(games.find, "crash"))
     assert pool_before == 15 * WIN
     requests = [
         (worker, jwt, payout(f"s-{n}", 10 * WIN, game="crash")) for n, jwt in enumerate(jwts)
     ]
     statuses = Counter(r.status_code for r in race(app, requests))
     assert statuses == {200: 1, 422: 4}, statuses
-    pool_after = in_transaction(games.pool_balance, in_transaction(games.find, "crash"))
+    pool_after = run_committed(games.pool_balance, run_committed(games.find, "crash"))
     assert pool_after == 5 * WIN
 
 

@@ -19,7 +19,7 @@ from app.providers.upside.errors import RateLimited
 from app.providers.upside.keys import RateLimit
 from app.providers.upside.models import upside_rate_windows
 from tests.conftest import _test_database_name
-from tests.factories import in_transaction
+from tests.factories import run_committed
 from tests.upside_helpers import Worker, act, make_game, make_player, token
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -76,12 +76,12 @@ def test_a_key_gets_its_count_in_its_window_and_not_one_more(app, rate, start):
     window = timedelta(seconds=limit.window_s)
     step = window / limit.count
     for n in range(limit.count):  # spread over the window, the last one in its last part
-        in_transaction(upside_keys.count_request, key, start + n * step)
+        run_committed(upside_keys.count_request, key, start + n * step)
     last_moment = start + window - timedelta(microseconds=1)
     with pytest.raises(RateLimited, match=f"rate limit of {rate} requests reached"):
-        in_transaction(upside_keys.count_request, key, last_moment)
+        run_committed(upside_keys.count_request, key, last_moment)
     assert _counted(key.key) == [(start, limit.count)]
-    in_transaction(upside_keys.count_request, key, start + window)  # the next window
+    run_committed(upside_keys.count_request, key, start + window)  # the next window
     assert _counted(key.key) == [(start + window, 1)]
 
 
@@ -114,14 +114,14 @@ def test_keys_limited_per_minute_before_the_change_stay_per_minute(database_url)
 def _key_with(limit: RateLimit) -> upside_keys.ApiKey:
     make_game("g1")
     box = upside_keys.SecretBox("rate-limit-test-material")
-    new = in_transaction(lambda conn: upside_keys.create(conn, box, ["g1"], rate_limit=limit))
-    key = in_transaction(upside_keys.find, new.key)
+    new = run_committed(lambda conn: upside_keys.create(conn, box, ["g1"], rate_limit=limit))
+    key = run_committed(upside_keys.find, new.key)
     assert key is not None and key.rate_limit == limit
     return key
 
 
 def _counted(key: str) -> list[tuple[datetime, int]]:
-    rows = in_transaction(
+    rows = run_committed(
         lambda conn: conn.execute(
             select(upside_rate_windows.c.window_start, upside_rate_windows.c.count).where(
                 upside_rate_windows.c.key == key

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.core import wallet
 from app.core.models import journal_transactions, postings, provider_transactions
 from app.errors import CurrencyNotEnabled, TransactionConflict, UnknownPlayer
-from tests.factories import PlayerFactory, balance, in_transaction
+from tests.factories import PlayerFactory, balance, run_committed
 
 pytestmark = pytest.mark.usefixtures("engine")
 Kind, Status, Reason = wallet.Kind, wallet.Status, wallet.Reason
@@ -27,11 +27,11 @@ def request(kind, tx, player, amount, reference=None, currency="USD", provider="
 
 
 def run(req):
-    return in_transaction(wallet.execute, req)
+    return run_committed(wallet.execute, req)
 
 
 def count(table):
-    return in_transaction(
+    return run_committed(
         lambda conn: conn.execute(select(func.count()).select_from(table)).scalar_one()
     )
 
@@ -44,7 +44,7 @@ def test_bet_moves_the_stake_to_the_providers_house_account():
         Decimal("100"),
         Decimal("70"),
     )
-    legs = in_transaction(
+    legs = run_committed(
         lambda c: c.execute(select(postings.c.amount).order_by(postings.c.id)).scalars().all()
     )
     assert legs[-2:] == [Decimal("-30"), Decimal("30")]
@@ -172,7 +172,7 @@ def test_eighteen_decimal_amounts_stay_exact():
 
 def test_balances_of_an_unknown_player_is_an_error():
     with pytest.raises(UnknownPlayer):
-        in_transaction(wallet.balances, "ghost")
+        run_committed(wallet.balances, "ghost")
 
 
 def test_rollback_lookups_use_their_partial_index_even_with_a_generic_plan(engine):

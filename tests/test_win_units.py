@@ -8,7 +8,7 @@ import pytest
 
 from app.errors import InvalidAmount
 from app.providers.upside import games, win_units
-from tests.factories import balance, deposit, in_transaction
+from tests.factories import balance, deposit, run_committed
 from tests.upside_helpers import act, bet, make_game, make_key, make_player, payout, token
 
 ABOVE_2_64 = 2**64 + 1
@@ -60,7 +60,7 @@ def test_bet_and_payout_above_2_64_atomic_units_are_exact_to_the_last_unit(clien
     assert paid["userBalance"] == str(start + stake)
     assert paid["payoutAmount"] == str(2 * stake)
     assert balance(player, "WIN") == win_units.to_decimal(start + stake)
-    pool = in_transaction(games.pool_balance, in_transaction(games.find, "coin-flip"))
+    pool = run_committed(games.pool_balance, run_committed(games.find, "coin-flip"))
     assert pool == 10**12 * 10**18 - stake
 
 

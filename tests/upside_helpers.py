@@ -12,7 +12,7 @@ from app.providers.upside import auth as upside_auth
 from app.providers.upside import games, win_units
 from app.providers.upside import keys as upside_keys
 from tests.conftest import UPSIDE_JWT_SECRET
-from tests.factories import PlayerFactory, in_transaction
+from tests.factories import PlayerFactory, run_committed
 
 GAME = "coin-flip"
 WIN = win_units.ONE_WIN
@@ -36,15 +36,15 @@ class Worker:
 def make_game(
     game_type: str = GAME, multiplier: str = "2", pool_win: int = 1000, active: bool = True
 ) -> str:
-    in_transaction(games.create, game_type, Decimal(multiplier), active)
+    run_committed(games.create, game_type, Decimal(multiplier), active)
     if pool_win:
-        in_transaction(games.fund_pool, game_type, pool_win * WIN)
+        run_committed(games.fund_pool, game_type, pool_win * WIN)
     return game_type
 
 
 def make_key(game_types: tuple[str, ...] = (GAME,), **options: Any) -> Worker:
     box = upside_keys.SecretBox(UPSIDE_JWT_SECRET)
-    new = in_transaction(
+    new = run_committed(
         lambda conn: upside_keys.create(conn, box, list(game_types), **options),
     )
     return Worker(new.key, new.secret, new.passphrase)

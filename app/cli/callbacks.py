@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli.support import emit, fail, in_transaction, json_option, parse_moment, table
+from app.cli.support import emit, fail, json_option, parse_moment, run_as_admin, table
 from app.providers import PROVIDERS
 from app.web import callbacks
 
@@ -31,7 +31,7 @@ def callbacks_list(
 ) -> None:
     """The latest callbacks, newest first."""
     start = _since(since) if since else None
-    rows = in_transaction(callbacks.find, provider, start, outcome, limit)
+    rows = run_as_admin(callbacks.find, provider, start, outcome, limit)
     columns = ["id", "received_at", "provider", "route", "status", "outcome", "latency_ms"]
     emit({"callbacks": rows}, as_json, text=table(rows, columns))
 
@@ -48,7 +48,7 @@ def _since(value: str) -> datetime:
 @json_option
 def callbacks_show(callback_id: int, as_json: bool) -> None:
     """One callback in full: headers (credentials redacted), body, answer."""
-    found = in_transaction(callbacks.get, callback_id)
+    found = run_as_admin(callbacks.get, callback_id)
     if found is None:
         fail(f"no callback {callback_id}")
     emit(found, as_json, text=None)
@@ -65,7 +65,7 @@ def callbacks_show(callback_id: int, as_json: bool) -> None:
 def callbacks_prune(days: int | None, as_json: bool) -> None:
     """Delete callbacks older than the retention period."""
     keep = days or int(current_app.config["CALLBACK_RETENTION_DAYS"])
-    deleted = in_transaction(callbacks.prune, datetime.now(UTC), keep)
+    deleted = run_as_admin(callbacks.prune, datetime.now(UTC), keep)
     emit(
         {"deleted": deleted, "retention_days": keep},
         as_json,

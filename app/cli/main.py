@@ -14,7 +14,7 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import create_app
-from app.cli.support import emit, fail, in_transaction, json_option, table
+from app.cli.support import emit, fail, json_option, run_as_admin, table
 from app.config import ConfigError
 from app.core import ledger, money, players, reports, wallet
 from app.db import migrate, roles
@@ -96,8 +96,8 @@ cli.add_command(players_cli)
 def players_create(player_id: str, currencies: tuple[str, ...], as_json: bool) -> None:
     """Create PLAYER_ID with an empty wallet in each --currency."""
     codes = [c.upper() for c in currencies]
-    in_transaction(players.create, player_id, codes)
-    balances = in_transaction(wallet.balances, player_id)
+    run_as_admin(players.create, player_id, codes)
+    balances = run_as_admin(wallet.balances, player_id)
     _print_balances(player_id, balances, as_json)
 
 
@@ -105,7 +105,7 @@ def players_create(player_id: str, currencies: tuple[str, ...], as_json: bool) -
 @click.argument("player_id")
 def players_block(player_id: str) -> None:
     """Block PLAYER_ID: bets are declined; wins and rollbacks still apply."""
-    in_transaction(players.set_blocked, player_id, True)
+    run_as_admin(players.set_blocked, player_id, True)
     click.echo(f"player {player_id} is blocked")
 
 
@@ -113,7 +113,7 @@ def players_block(player_id: str) -> None:
 @click.argument("player_id")
 def players_unblock(player_id: str) -> None:
     """Unblock PLAYER_ID."""
-    in_transaction(players.set_blocked, player_id, False)
+    run_as_admin(players.set_blocked, player_id, False)
     click.echo(f"player {player_id} is unblocked")
 
 
@@ -131,7 +131,7 @@ def players_import(csv_file: Path, batch_size: int, as_json: bool) -> None:
     with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
-            created += in_transaction(players.import_batch, batch)
+            created += run_as_admin(players.import_batch, batch)
             bar.update(len(batch))
     elapsed = time.monotonic() - started
     summary = {
@@ -167,7 +167,7 @@ def _cashier(
         amount=money.parse_amount(amount, currency),
         counterparty=wallet.CASHIER,
     )
-    outcome = in_transaction(wallet.execute, request)
+    outcome = run_as_admin(wallet.execute, request)
     if outcome.declined:
         fail(
             f"{kind} declined: {outcome.reason}; balance is "
@@ -230,7 +230,7 @@ def _print_balances(player_id: str, balances: dict[str, Decimal], as_json: bool)
 def balance(player_id: str, currency: str | None, as_json: bool) -> None:
     """Show PLAYER_ID's balances."""
     code = currency.upper() if currency else None
-    balances = in_transaction(wallet.balances, player_id, code)
+    balances = run_as_admin(wallet.balances, player_id, code)
     if code and code not in balances:
         fail(f"player {player_id!r} has no {code} wallet")
     _print_balances(player_id, balances, as_json)
@@ -243,9 +243,7 @@ def balance(player_id: str, currency: str | None, as_json: bool) -> None:
 @json_option
 def statement(player_id: str, currency: str | None, limit: int, as_json: bool) -> None:
     """Show PLAYER_ID's latest postings, newest first."""
-    rows = in_transaction(
-        reports.statement, player_id, currency.upper() if currency else None, limit
-    )
+    rows = run_as_admin(reports.statement, player_id, currency.upper() if currency else None, limit)
     for row in rows:
         row["amount"] = money.format_amount(row["amount"], row["currency"])
     emit(
@@ -275,7 +273,7 @@ cli.add_command(transactions_cli)
 @json_option
 def transactions_show(provider: str, provider_tx_id: str, as_json: bool) -> None:
     """Show one provider transaction, its outcome and its postings."""
-    found = in_transaction(reports.provider_transaction, provider, provider_tx_id)
+    found = run_as_admin(reports.provider_transaction, provider, provider_tx_id)
     if found is None:
         fail(f"no {provider} transaction {provider_tx_id!r}")
     emit(_formatted(found), as_json, text=None)
@@ -289,7 +287,7 @@ cli.add_command(ledger_cli)
 @json_option
 def ledger_verify(as_json: bool) -> None:
     """Exit 0 only if every journal transaction balances and every cached balance is right."""
-    result = in_transaction(ledger.verify)
+    result = run_as_admin(ledger.verify)
     data = {
         "ok": result.ok,
         "unbalanced_transactions": result.unbalanced,

@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import simulate as simulation
-from app.cli.support import emit, fail, in_transaction, json_option
+from app.cli.support import emit, fail, json_option, run_as_admin
 from app.providers import PROVIDERS
 from app.providers.registry import Provider
 
@@ -94,7 +94,7 @@ def simulate(
             with lock:
                 bar.update(1)
 
-        summary = simulation.simulate(client, options, in_transaction, advance)
+        summary = simulation.simulate(client, options, run_as_admin, advance)
     data = summary.as_dict()
     emit(data, as_json, text=_text(data))
     if not summary.ok:

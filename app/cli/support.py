@@ -13,14 +13,13 @@ import click
 from flask import current_app
 from sqlalchemy import text
 
-from app.db import UnitOfWork
-
 T = TypeVar("T")
 
 
-def in_transaction(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``work(conn, …)`` in one committed transaction, without the web's short timeouts."""
-    with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
+def run_as_admin(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(conn, …)`` in one committed unit of work with an admin's patience: no
+    statement timeout and 30 s for a lock, where a callback has its short budget."""
+    with current_app.extensions["wallet.db"].unit_of_work() as uow:
         uow.conn.execute(text("SET LOCAL statement_timeout = 0"))
         uow.conn.execute(text("SET LOCAL lock_timeout = '30s'"))
         result = work(uow.conn, *args, **kwargs)

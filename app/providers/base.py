@@ -85,8 +85,9 @@ def database() -> Database:
     return current_app.extensions["wallet.db"]
 
 
-def in_transaction(work: Callable[..., T], *args: Any) -> T:
-    """Run ``work(conn, *args)`` in one database transaction and commit it."""
+def run_in_request(work: Callable[..., T], *args: Any) -> T:
+    """Run ``work(conn, *args)`` in one unit of work under the request's time budget, and
+    commit it (``app.db.Database.run``)."""
     return database().run(work, *args)
 
 

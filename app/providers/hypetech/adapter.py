@@ -82,7 +82,7 @@ def get_balance() -> ResponseReturnValue:
     _, data = _read(BALANCE)
     player = data["player_id"] or data["user_id"]
     base.bind(action="getBalance", player=player)
-    currency, balance = base.in_transaction(_balance, player, data["currency"])
+    currency, balance = base.run_in_request(_balance, player, data["currency"])
     return jsonify(
         balance=money.format_amount(balance, currency), user_id=player, currency=currency
     )
@@ -238,7 +238,7 @@ def _resolve_currency(data: dict[str, Any], related: list[str]) -> str:
     """The request's currency without a database call when it names one."""
     if data["currency"]:
         return str(data["currency"])
-    return str(base.in_transaction(_currency_for, data["user_id"], None, related))
+    return str(base.run_in_request(_currency_for, data["user_id"], None, related))
 
 
 def _currency_for(conn: Connection, player: str, given: str | None, related: list[str]) -> str:

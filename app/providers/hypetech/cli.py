@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli.support import emit, fail, in_transaction, json_option
+from app.cli.support import emit, fail, json_option, run_as_admin
 from app.core import wallet
 from app.providers.hypetech.client import HypetechApiError, client_from_config
 
@@ -47,7 +47,7 @@ def launch(
     player_id: str, game: str, currency: str | None, lang: str, username: str | None, as_json: bool
 ) -> None:
     """Print the URL that opens GAME for PLAYER_ID."""
-    code, balance = in_transaction(_wallet_to_play, player_id, currency)
+    code, balance = run_as_admin(_wallet_to_play, player_id, currency)
     try:
         url = client_from_config(current_app.config).game_url(
             game, player_id, username or player_id, code, balance, lang

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli.support import emit, fail, in_transaction
+from app.cli.support import emit, fail, run_as_admin
 from app.core import wallet
 from app.providers.igpx.client import IgpxApiError, client_from_config
 
@@ -20,7 +20,7 @@ cli = AppGroup("igpx", help="Calls to the IGPX sportsbook.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def launch(player_id: str, currency: str, lang: str | None, as_json: bool) -> None:
     """Print the sportsbook iframe URL for PLAYER_ID playing in CURRENCY."""
-    if not in_transaction(wallet.balances, player_id, currency):
+    if not run_as_admin(wallet.balances, player_id, currency):
         fail(f"player {player_id!r} has no {currency} wallet")
     try:
         url = client_from_config(current_app.config).start_session(player_id, currency, lang)

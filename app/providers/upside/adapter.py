@@ -23,7 +23,6 @@ from werkzeug.exceptions import HTTPException
 
 from app import errors, exact_json, rotation
 from app.core import wallet
-from app.db import UnitOfWork
 from app.providers import base, schemas
 from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside import errors as upside_errors
@@ -99,12 +98,20 @@ def _authenticate_and_load(body: bytes) -> tuple[auth.Principal, dict[str, Any]]
     )
     settings = _settings()
     now = datetime.now(UTC)
-    with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
-        principal = auth.authenticate(uow.conn, credentials, body, settings, now)
-        base.bind(provider=NAME, player=principal.player_id, api_key=principal.key.key)
-        data = _load(body)
-        auth.admit(uow.conn, principal, credentials, request.remote_addr, settings, now)
-        uow.commit()
+    return base.run_in_request(_sign_in, credentials, body, settings, now)
+
+
+def _sign_in(
+    conn: Connection,
+    credentials: auth.Credentials,
+    body: bytes,
+    settings: auth.Settings,
+    now: datetime,
+) -> tuple[auth.Principal, dict[str, Any]]:
+    principal = auth.authenticate(conn, credentials, body, settings, now)
+    base.bind(provider=NAME, player=principal.player_id, api_key=principal.key.key)
+    data = _load(body)
+    auth.admit(conn, principal, credentials, request.remote_addr, settings, now)
     return principal, data
 
 
@@ -137,11 +144,12 @@ def _load(body: bytes) -> dict[str, Any]:
 def _run(trigger: Callable[[Connection, Call], Answer], call: Call) -> Answer:
     """One trigger in one transaction, committed: a declined bet too (its session is
     recorded as failed)."""
-    with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
-        _check_scope(uow.conn, call)
-        answer = trigger(uow.conn, call)
-        uow.commit()
-    return answer
+    return base.run_in_request(_scoped, trigger, call)
+
+
+def _scoped(conn: Connection, trigger: Callable[[Connection, Call], Answer], call: Call) -> Answer:
+    _check_scope(conn, call)
+    return trigger(conn, call)
 
 
 def _check_scope(conn: Connection, call: Call) -> None:

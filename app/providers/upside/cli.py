@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection
 
-from app.cli.support import emit, fail, in_transaction, json_option, parse_moment, table
+from app.cli.support import emit, fail, json_option, parse_moment, run_as_admin, table
 from app.core import players
 from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside.sessions_cli import sessions_cli
@@ -42,7 +42,7 @@ def _game_json(game: games.Game, pool: int | None = None) -> dict[str, object]:
 def games_create(game_type: str, max_multiplier: str, inactive: bool, as_json: bool) -> None:
     """Create GAME_TYPE with an empty WIN pool."""
     multiplier = games.parse_multiplier(max_multiplier)
-    game = in_transaction(games.create, game_type, multiplier, not inactive)
+    game = run_as_admin(games.create, game_type, multiplier, not inactive)
     emit(_game_json(game, 0), as_json, text=f"game {game_type} created")
 
 
@@ -51,7 +51,7 @@ def games_create(game_type: str, max_multiplier: str, inactive: bool, as_json: b
 @json_option
 def games_activate(game_type: str, as_json: bool) -> None:
     """Accept bets on GAME_TYPE."""
-    game = in_transaction(games.set_active, game_type, True)
+    game = run_as_admin(games.set_active, game_type, True)
     emit(_game_json(game), as_json, text=f"game {game_type} is active")
 
 
@@ -60,7 +60,7 @@ def games_activate(game_type: str, as_json: bool) -> None:
 @json_option
 def games_deactivate(game_type: str, as_json: bool) -> None:
     """Refuse new bets on GAME_TYPE; open sessions can still be paid out."""
-    game = in_transaction(games.set_active, game_type, False)
+    game = run_as_admin(games.set_active, game_type, False)
     emit(_game_json(game), as_json, text=f"game {game_type} is inactive")
 
 
@@ -68,7 +68,7 @@ def games_deactivate(game_type: str, as_json: bool) -> None:
 @json_option
 def games_list(as_json: bool) -> None:
     """Every game type with its pool balance and current max bet."""
-    rows = [_game_json(game, pool) for game, pool in in_transaction(games.list_all)]
+    rows = [_game_json(game, pool) for game, pool in run_as_admin(games.list_all)]
     columns = ["game_type", "active", "max_multiplier", "pool_balance", "max_bet"]
     emit({"games": rows}, as_json, text=table(rows, columns))
 
@@ -81,7 +81,7 @@ def games_list(as_json: bool) -> None:
 def pool_fund(game_type: str, amount_win: str, atomic: bool, as_json: bool) -> None:
     """Add AMOUNT_WIN (whole WIN, e.g. 2500 or 0.5) to GAME_TYPE's pool from the bankroll."""
     units = win_units.parse_typed(amount_win, atomic, "AMOUNT_WIN")
-    balance = in_transaction(games.fund_pool, game_type, units)
+    balance = run_as_admin(games.fund_pool, game_type, units)
     data = {"game_type": game_type, **win_units.readable_fields("pool_balance", balance)}
     emit(data, as_json, text=f"{game_type} pool: {win_units.format_units(balance)} WIN")
 
@@ -105,7 +105,7 @@ def keys_create(
     expires_at = _expiry(expires) if expires else None
     limit = keys.parse_rate_limit(rate_limit) if rate_limit else None
     box = keys.SecretBox.from_config(current_app.config)
-    new = in_transaction(keys.create, box, list(game_types), expires_at, networks, limit)
+    new = run_as_admin(keys.create, box, list(game_types), expires_at, networks, limit)
     data = {"key": new.key, "secret": new.secret, "passphrase": new.passphrase}
     text = "\n".join(f"{name}: {value}" for name, value in data.items())
     note = "store the secret and passphrase now: they are not shown again"
@@ -123,7 +123,7 @@ def _expiry(raw: str) -> datetime:
 @json_option
 def keys_list(as_json: bool) -> None:
     """Every API key with its scope and limits (never its secret)."""
-    rows = [key.public() for key in in_transaction(keys.list_all)]
+    rows = [key.public() for key in run_as_admin(keys.list_all)]
     columns = ["key", "games", "expires_at", "revoked_at", "rate_limit", "allowed_ips"]
     emit({"keys": rows}, as_json, text=table(rows, columns))
 
@@ -132,7 +132,7 @@ def keys_list(as_json: bool) -> None:
 @click.argument("key")
 def keys_revoke(key: str) -> None:
     """Refuse every later request signed with KEY."""
-    in_transaction(keys.revoke, key, datetime.now(UTC))
+    run_as_admin(keys.revoke, key, datetime.now(UTC))
     click.echo(f"key {key} is revoked")
 
 
@@ -145,7 +145,7 @@ def keys_reencrypt(as_json: bool) -> None:
     encryption key is set), while the old value is still set as …_PREVIOUS.
     """
     box = keys.SecretBox.from_config(current_app.config)
-    count = in_transaction(keys.reencrypt_all, box)
+    count = run_as_admin(keys.reencrypt_all, box)
     emit({"reencrypted": count}, as_json, text=f"{count} key secrets re-encrypted")
 
 
@@ -158,7 +158,7 @@ def token(player_id: str, ttl: int, as_json: bool) -> None:
     secret = current_app.config.get("UPSIDE_JWT_SECRET")
     if not secret:
         fail("set UPSIDE_JWT_SECRET to mint player tokens")
-    in_transaction(_ensure_win_wallet, player_id)
+    run_as_admin(_ensure_win_wallet, player_id)
     now = datetime.now(UTC)
     jwt = auth.mint_token(secret, player_id, ttl, now)
     expires = datetime.fromtimestamp(int(now.timestamp()) + ttl, UTC)

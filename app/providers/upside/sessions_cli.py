@@ -16,7 +16,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from app.cli.reports import output_options, show
-from app.cli.support import Duration, emit, fail, in_transaction, json_option, table
+from app.cli.support import Duration, emit, fail, json_option, run_as_admin, table
 from app.errors import WalletError
 from app.providers.upside import history, sessions, win_units
 
@@ -50,7 +50,7 @@ def reconcile(
         units = None if payout is None else win_units.parse_typed(payout, atomic, "AMOUNT_WIN")
         rows = [_finish(session_id, units)]
     else:
-        found = in_transaction(history.open_sessions, older_than)
+        found = run_as_admin(history.open_sessions, older_than)
         rows = [_finish(s.session_id, None) for s in found]
     failed = [row for row in rows if row["error"]]
     columns = ["session_id", "player_id", "action", "amount", "balance", "error"]
@@ -64,9 +64,9 @@ def _finish(session_id: str, payout: int | None) -> dict[str, Any]:
     row: dict[str, Any] = {"session_id": session_id, "error": None}
     try:
         if payout is None:
-            done = in_transaction(sessions.refund_open, session_id)
+            done = run_as_admin(sessions.refund_open, session_id)
         else:
-            done = in_transaction(sessions.settle_open, session_id, payout)
+            done = run_as_admin(sessions.settle_open, session_id, payout)
     except WalletError as exc:
         return {**row, "action": "refused", "error": str(exc)}
     return {
@@ -92,7 +92,7 @@ def open_sessions(
 
     Finish them with `wallet upside sessions reconcile`.
     """
-    found = in_transaction(history.open_sessions, older_than, game_type)
+    found = run_as_admin(history.open_sessions, older_than, game_type)
     rows = [
         {
             "session_id": s.session_id,
