@@ -166,6 +166,18 @@ def _note_amount_difference(request: Request, original: Decimal | None) -> None:
         )
 
 
+def move_between_system_accounts(
+    conn: Connection, kind: str, source: str, target: str, currency: str, amount: Decimal
+) -> None:
+    """Move ``amount`` from system account ``source`` to ``target`` (the operator's bankroll
+    into a game's pool); no player is involved, so no player row is locked."""
+    legs = [
+        ledger.Leg(ledger.system_account(conn, target, currency), currency, amount),
+        ledger.Leg(ledger.system_account(conn, source, currency), currency, -amount),
+    ]
+    ledger.post(conn, kind, legs, None)
+
+
 def balances(conn: Connection, player_id: str, currency: str | None = None) -> dict[str, Decimal]:
     """The player's cached balances by currency (no lock: a read-committed snapshot)."""
     query = select(accounts.c.currency, accounts.c.balance).where(accounts.c.player_id == player_id)

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app.core import ledger
+from app.core import ledger, wallet
 from app.errors import InvalidRequest
 from app.providers.upside import win_units
 from app.providers.upside.errors import GameInactive, GameNotFound
@@ -146,13 +146,9 @@ def fund_pool(conn: Connection, game_type: str, atomic: int) -> int:
         raise InvalidRequest("the amount to fund must be more than zero")
     game = lock_game(conn, game_type)
     amount = win_units.to_decimal(atomic)
-    pool = ledger.system_account(conn, game.pool_account, win_units.CURRENCY)
-    bankroll = ledger.system_account(conn, BANKROLL, win_units.CURRENCY)
-    legs = [
-        ledger.Leg(pool, win_units.CURRENCY, amount),
-        ledger.Leg(bankroll, win_units.CURRENCY, -amount),
-    ]
-    ledger.post(conn, "pool_funding", legs, None)
+    wallet.move_between_system_accounts(
+        conn, "pool_funding", BANKROLL, game.pool_account, win_units.CURRENCY, amount
+    )
     return pool_balance(conn, game)
 
 
