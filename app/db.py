@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from app import budget, embedded
@@ -30,11 +31,27 @@ def resolve_database_url(configured: str | None) -> str:
 
 
 def sqlalchemy_url(libpq_url: str) -> str:
-    """Pick the driver ourselves: ``postgresql://…`` becomes ``postgresql+psycopg://…``."""
+    """Pick the driver ourselves: ``postgresql://…`` becomes ``postgresql+psycopg://…``.
+
+    SQLAlchemy reads one ``host:port`` from a URL's authority, so libpq's list of hosts
+    (``postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write``) moves into the
+    query as SQLAlchemy spells it (``…@/db?host=h1:5432&host=h2:5433&…``), which it hands
+    to libpq as the same list. The engine's own connections get the URL itself
+    (:func:`make_engine`)."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if libpq_url.startswith(prefix):
-            return "postgresql+psycopg://" + libpq_url[len(prefix) :]
+            return "postgresql+psycopg://" + _hosts_in_query(libpq_url[len(prefix) :])
     raise ValueError("DATABASE_URL must start with postgresql://")
+
+
+def _hosts_in_query(rest: str) -> str:
+    head, _, query = rest.partition("?")
+    authority, _, database = head.partition("/")
+    user, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return rest
+    params = [f"host={host}" for host in hosts.split(",")] + ([query] if query else [])
+    return f"{user}{at}/{database}?{'&'.join(params)}"
 
 
 def make_engine(
@@ -50,19 +67,49 @@ def make_engine(
 
     ``prepare_threshold`` is psycopg's: a statement run that many times on a connection is
     prepared on the server; None never prepares (behind a pooler that cannot follow
-    prepared statements from one server connection to the next)."""
+    prepared statements from one server connection to the next).
+
+    Each connection is opened from ``libpq_url`` as given, so libpq chooses among the
+    hosts of a multi-host URL (with ``target_session_attrs=read-write``: the primary),
+    and a connection that lost its server, or finds it read-only (a standby), is
+    replaced: after a failover the engine follows the new primary (docs/high-availability.md).
+    """
     options = f"-c lock_timeout={lock_timeout_ms} -c statement_timeout={statement_timeout_ms}"
-    return create_engine(
+    connect_args = {
+        "options": options,
+        "connect_timeout": 3,
+        "prepare_threshold": prepare_threshold,
+    }
+    engine = create_engine(
         sqlalchemy_url(libpq_url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout_s,
-        connect_args={
-            "options": options,
-            "connect_timeout": 3,
-            "prepare_threshold": prepare_threshold,
-        },
+        connect_args=connect_args,
     )
+    event.listen(engine, "do_connect", _connect_to(libpq_url, connect_args))
+    event.listen(engine, "handle_error", _read_only_is_lost)
+    return engine
+
+
+def _connect_to(libpq_url: str, connect_args: dict[str, Any]) -> Callable[..., Any]:
+    """SQLAlchemy's connect, with the URL handed to libpq unchanged: SQLAlchemy's parsed
+    parts of it (hosts, ports, database, query) are left out, its own arguments kept."""
+    url = "postgresql://" + libpq_url.split("://", 1)[1]
+    passed = (*connect_args, "context", "client_encoding")
+
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        return psycopg.Connection.connect(url, **{k: cparams[k] for k in passed if k in cparams})
+
+    return connect
+
+
+def _read_only_is_lost(context: ExceptionContext) -> None:
+    """A connection whose server is read-only (SQLSTATE 25006: a standby, say a demoted
+    primary behind a pooler) is as good as lost: SQLAlchemy then replaces it and every
+    pooled connection opened before, and libpq looks for the primary again."""
+    if sqlstate(context.original_exception) == READ_ONLY:
+        context.is_disconnect = True
 
 
 class HeldConnections:
@@ -76,20 +123,27 @@ class HeldConnections:
     The pool still owns it (``DB_POOL_SIZE`` covers the threads); it goes back when its
     thread ends, when :meth:`dispose` is called, or when the engine asked for is another;
     one that broke (invalidated by :func:`driver_cursor`, or left in a transaction) is put
-    back and replaced on the next request. After a database restart each thread's kept
-    connection fails once, as a pooled one would.
+    back and replaced on the next request. One broken connection means the server may be
+    gone (a restart, a failover), so every thread replaces the connection it kept from
+    before that moment on its next request, instead of failing once on it.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
         self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._generation = 0  # how many kept connections were found broken
 
     def get(self, engine: Engine) -> Connection:
         held: _Held | None = getattr(self._local, "held", None)
-        if held is None or not held.open or held.conn.engine is not engine:
+        if (
+            held is None
+            or not held.open
+            or held.conn.engine is not engine
+            or held.generation != self._generation
+        ):
             if held is not None:
-                held.close()
-            held = self._local.held = _Held(engine.connect())
+                held.discard(stale=held.generation != self._generation)
+            held = self._local.held = _Held(engine.connect(), self._generation)
             self._all.add(held)
         return held.conn
 
@@ -98,6 +152,7 @@ class HeldConnections:
         through ``conn`` begins one; in autocommit it holds nothing on the server), or
         give up a connection that cannot be reused."""
         if _idle_driver(conn) is None:
+            self._generation += 1
             self._local.held.close()
             del self._local.held
         elif conn.in_transaction():
@@ -112,11 +167,12 @@ class HeldConnections:
 class _Held:
     """A kept connection, handed back to the pool when its thread's storage drops it."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, generation: int) -> None:
         driver = conn.connection.driver_connection
         assert driver is not None
         driver.autocommit = True
         self.conn = conn
+        self.generation = generation
         self._finalizer = weakref.finalize(self, _give_back, conn)
         self._finalizer.atexit = False  # at exit the process's sockets close anyway
 
@@ -126,6 +182,13 @@ class _Held:
 
     def close(self) -> None:
         self._finalizer()  # once: later calls do nothing
+
+    def discard(self, stale: bool) -> None:
+        """Close; a stale connection (kept from before a server was lost) is invalidated
+        rather than given back: its server may be gone, and resetting it would fail."""
+        if stale and self.open:
+            self.conn.invalidate()
+        self.close()
 
 
 def _give_back(conn: Connection) -> None:
@@ -288,6 +351,8 @@ def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
 # name already there: what a pooler in transaction mode does to statements prepared on
 # another server connection (docs/scaling.md).
 LOST_PREPARED_STATEMENT = frozenset({"26000", "42P05"})
+# A write on a read-only server: a standby (read_only_sql_transaction).
+READ_ONLY = "25006"
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -303,6 +368,14 @@ def _as_sqlalchemy_error(
     whose prepared statements the server no longer has: psycopg would go on using them,
     and every later request on it would fail."""
     lost = exc.sqlstate in LOST_PREPARED_STATEMENT
-    if lost or conn.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+    disconnected = conn.dialect.is_disconnect(exc, driver, None)  # type: ignore[arg-type]
+    server_lost = disconnected or exc.sqlstate == READ_ONLY
+    if server_lost:
+        # What SQLAlchemy does on a disconnect it sees itself: this connection and every
+        # pooled one opened before now are replaced.
+        conn.engine.pool._invalidate(conn.connection, exc)
+    if lost or server_lost:
         conn.invalidate(exc)
-    return DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True)
+    return DBAPIError.instance(
+        sql, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=server_lost
+    )

@@ -1,0 +1,126 @@
+"""The database side of a failover, without a standby (tests/ha/ runs the real one):
+multi-host URLs reach libpq unchanged, and a lost or read-only server's connections are
+replaced."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from app import create_app, migrate
+from app.db import HeldConnections, UnitOfWork, fetch_one, make_engine, sqlalchemy_url
+from tests.factories import PlayerFactory, balance, close_app
+from tests.igpx_helpers import bet, post
+
+
+def two_hosts(url: str) -> str:
+    """``url``'s server behind a first host where nothing listens, in libpq's multi-host
+    form (a Unix socket directory percent-encoded, as libpq reads it)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = quote(query["host"][0], safe="") if "host" in query else parts.hostname
+    port = query.get("port", [str(parts.port or 5432)])[0]
+    hosts = f"127.0.0.1:1,{host}:{port}"
+    return f"postgresql://{parts.username}@{hosts}{parts.path}?target_session_attrs=read-write"
+
+
+def test_sqlalchemy_reads_a_multi_host_url_from_its_query():
+    url = "postgresql://wallet:pw@h1:5432,h2:5433/wallet?target_session_attrs=read-write"
+    assert sqlalchemy_url(url) == (
+        "postgresql+psycopg://wallet:pw@/wallet?host=h1:5432&host=h2:5433"
+        "&target_session_attrs=read-write"
+    )
+    single = "postgresql://wallet@/wallet?host=/run/postgresql"
+    assert sqlalchemy_url(single) == "postgresql+psycopg://wallet@/wallet?host=/run/postgresql"
+
+
+def test_the_engine_hands_libpq_the_url_as_given(database_url, monkeypatch):
+    url = two_hosts(database_url)
+    given: list[str] = []
+    connect = psycopg.Connection.connect
+
+    def spy(conninfo: str = "", **kwargs: Any) -> Any:
+        given.append(conninfo)
+        return connect(conninfo, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "connect", spy)
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT current_database()")).scalar_one() in url
+    finally:
+        engine.dispose()
+    assert given == [url]
+
+
+def test_libpq_skips_a_host_that_does_not_answer_for_callbacks_and_migrations(
+    database_url, settings, engine
+):
+    url = two_hosts(database_url)
+    migrate.upgrade(url)  # the `wallet db upgrade` path: SQLAlchemy's own parse of the URL
+    app = create_app({**settings, "DATABASE_URL": url})
+    try:
+        player = PlayerFactory(balance="10.00")
+        answer = post(app.test_client(), "transaction", bet("multi-host-1", player, "1"))
+        assert answer["error"] is None
+        assert app.test_client().get("/readyz").status_code == 200
+    finally:
+        close_app(app)
+    assert balance(player) == 9
+
+
+def _kept_backend(held: HeldConnections, engine: Engine) -> int:
+    with UnitOfWork(engine, single_statement=True, held=held) as uow:
+        return int(fetch_one(uow.conn, "SELECT pg_backend_pid() AS pid", {}).pid)
+
+
+def test_once_a_kept_connection_is_found_broken_every_thread_replaces_its_own(engine: Engine):
+    held = HeldConnections()
+    mine = _kept_backend(held, engine)
+    theirs: list[int] = []
+    go, done = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        theirs.append(_kept_backend(held, engine))
+        done.set()
+        go.wait(10)
+        theirs.append(_kept_backend(held, engine))
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    done.wait(10)
+    with engine.connect() as admin:  # as a server restart or a failover would
+        admin.execute(text("SELECT pg_terminate_backend(:a)"), {"a": mine})
+        admin.execute(text("SELECT pg_terminate_backend(:b)"), {"b": theirs[0]})
+    with pytest.raises(DBAPIError), UnitOfWork(engine, single_statement=True, held=held) as uow:
+        fetch_one(uow.conn, "SELECT 1 AS one", {})  # the first to notice fails once
+    go.set()
+    thread.join(10)
+    assert len(theirs) == 2 and theirs[1] != theirs[0], "the other thread failed or kept it"
+    held.dispose()
+
+
+def test_a_server_found_read_only_is_a_lost_connection(engine: Engine):
+    held = HeldConnections()
+    with UnitOfWork(engine, single_statement=True, held=held) as uow:
+        uow.conn.execute(text("SET default_transaction_read_only = on"))  # as on a standby
+        pid = fetch_one(uow.conn, "SELECT pg_backend_pid() AS pid", {}).pid
+    with (
+        pytest.raises(DBAPIError) as raised,
+        UnitOfWork(engine, single_statement=True, held=held) as uow,
+    ):
+        fetch_one(uow.conn, "CREATE TEMPORARY SEQUENCE written", {})
+    assert raised.value.orig.sqlstate == "25006" and raised.value.connection_invalidated
+    assert _kept_backend(held, engine) != pid
+    with engine.connect() as conn:
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        with pytest.raises(DBAPIError) as raised:
+            conn.execute(text("CREATE TEMPORARY SEQUENCE written"))
+        assert raised.value.connection_invalidated
+    held.dispose()
