@@ -6,7 +6,9 @@ place that decides is :class:`UnitOfWork`, which rolls back unless told to commi
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,15 +16,17 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import psycopg
+import structlog
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from app import budget, embedded
 
 T = TypeVar("T")
+_log = structlog.get_logger(__name__)
 
 
 def resolve_database_url(configured: str | None) -> str:
@@ -88,6 +92,7 @@ def make_engine(
         connect_args=connect_args,
     )
     event.listen(engine, "do_connect", _connect_to(libpq_url, connect_args))
+    event.listen(engine, "connect", _note_commit_warnings)
     event.listen(engine, "handle_error", _read_only_is_lost)
     return engine
 
@@ -266,8 +271,15 @@ class UnitOfWork:
         return self
 
     def commit(self) -> None:
-        if self._autocommit is None and not self._kept:  # autocommit committed already
+        """``COMMIT``, bounded by the request's budget; :class:`CommitUnconfirmed` when
+        PostgreSQL committed without the synchronous standby's confirmation."""
+        if self._autocommit is not None or self._kept:  # autocommit committed already
+            return
+        pooled = self.conn.connection
+        pooled.info.pop(_UNCONFIRMED, None)
+        with _cancelled_at_deadline(pooled.driver_connection):
             self.conn.commit()
+        _confirm_commit(pooled.info, "COMMIT")
 
     def __exit__(
         self,
@@ -320,14 +332,25 @@ def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     # One cursor per connection, kept in the pool's record of it (a cursor a callback made
     # and closed was 2% of its CPU), and no driver_cursor(): its generator context manager
     # was 4%. A connection serves one thread at a time, and so does its cursor.
-    cursor = pooled.info.get(_CURSOR)
+    info = pooled.info
+    cursor = info.get(_CURSOR)
     if cursor is None or cursor.connection is not driver:
-        cursor = pooled.info[_CURSOR] = driver.cursor(row_factory=namedtuple_row)
+        cursor = info[_CURSOR] = driver.cursor(row_factory=namedtuple_row)
+    info.pop(_UNCONFIRMED, None)
+    deadline = budget.cancel_at()
+    if deadline is not None:
+        CANCELLER.watch(driver, deadline)
     try:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        row = cursor.fetchone()
     except psycopg.Error as exc:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
+    finally:
+        if deadline is not None:
+            CANCELLER.done(driver)
+    if driver.autocommit:  # the statement committed itself
+        _confirm_commit(info, sql)
+    return row
 
 
 _CURSOR = "wallet.fetch_one.cursor"
@@ -379,3 +402,105 @@ def _as_sqlalchemy_error(
     return DBAPIError.instance(
         sql, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=server_lost
     )
+
+
+class CommitUnconfirmed(OperationalError):
+    """PostgreSQL committed, but without the synchronous standby's confirmation: the wait
+    for it was cancelled (by :data:`CANCELLER` at the request's deadline, or by an
+    operator), and PostgreSQL only warned. Should the primary now be lost, its standby
+    may not have the transaction, so the outcome is unknown: the caller answers its
+    internal error, and the provider's retry replays the transaction or applies it once."""
+
+
+_UNCONFIRMED = "wallet.commit_unconfirmed"
+
+
+def _note_commit_warnings(driver: psycopg.Connection[Any], record: Any) -> None:
+    """Note on the connection any WARNING (SQLSTATE 01000) the server sends: at commit,
+    that is "canceling wait for synchronous replication" (in the server's language)."""
+    info = record.info
+
+    def note(diagnostic: psycopg.errors.Diagnostic) -> None:
+        if diagnostic.sqlstate == "01000":
+            info[_UNCONFIRMED] = diagnostic.message_primary
+
+    driver.add_notice_handler(note)
+
+
+def _confirm_commit(info: dict[str, Any], sql: str) -> None:
+    warning = info.pop(_UNCONFIRMED, None)
+    if warning is not None:
+        raise CommitUnconfirmed(sql, None, psycopg.OperationalError(warning))
+
+
+class _Canceller:
+    """Cancels the statements still running at their request's deadline.
+
+    ``statement_timeout`` bounds a statement's work but not the wait for the synchronous
+    standby at commit (PostgreSQL stops the timer before committing), so with the standby
+    gone a bet would wait until it came back, holding its gunicorn thread and connection.
+    A callback's statements are noted here with :func:`app.budget.cancel_at`, and a
+    thread per process sends PostgreSQL a cancel request for any still running then. A
+    cancelled statement fails and rolls back; a cancelled wait for the standby leaves its
+    transaction committed locally, with the warning that :class:`CommitUnconfirmed` reports.
+    """
+
+    def __init__(self, tick_s: float = 0.05) -> None:
+        self._running: dict[int, tuple[float, psycopg.Connection[Any]]] = {}
+        self._tick_s = tick_s
+        self._started = False
+        self._start_lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def watch(self, driver: psycopg.Connection[Any], deadline: float) -> None:
+        if not self._started:
+            self._start()
+        self._running[id(driver)] = (deadline, driver)
+
+    def done(self, driver: psycopg.Connection[Any]) -> None:
+        self._running.pop(id(driver), None)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if not self._started:
+                thread = threading.Thread(target=self._run, name="canceller", daemon=True)
+                thread.start()
+                self._started = True
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's thread and statements are not ours."""
+        self._started = False
+        self._running = {}
+        self._start_lock = threading.Lock()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._tick_s)
+            now = time.monotonic()
+            for key, entry in list(self._running.items()):
+                if entry[0] <= now and self._running.get(key) is entry:
+                    self._running.pop(key, None)
+                    _cancel(entry[1])
+
+
+def _cancel(driver: psycopg.Connection[Any]) -> None:
+    try:
+        driver.cancel_safe(timeout=1)
+    except Exception as exc:  # noqa: BLE001 - the statement's own thread sees what happened
+        _log.debug("cancel request not sent", error=type(exc).__name__)
+
+
+CANCELLER = _Canceller()
+
+
+@contextmanager
+def _cancelled_at_deadline(driver: psycopg.Connection[Any] | None) -> Iterator[None]:
+    deadline = budget.cancel_at()
+    if deadline is None or driver is None:
+        yield
+        return
+    CANCELLER.watch(driver, deadline)
+    try:
+        yield
+    finally:
+        CANCELLER.done(driver)

@@ -1,20 +1,29 @@
 """The database side of a failover, without a standby (tests/ha/ runs the real one):
-multi-host URLs reach libpq unchanged, and a lost or read-only server's connections are
-replaced."""
+multi-host URLs reach libpq unchanged, a lost or read-only server's connections are
+replaced, a commit PostgreSQL only warned about is an unknown outcome, and a statement
+still running at the end of its request's budget is cancelled."""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app import create_app, migrate
-from app.db import HeldConnections, UnitOfWork, fetch_one, make_engine, sqlalchemy_url
+from app import budget, create_app, migrate
+from app.db import (
+    CommitUnconfirmed,
+    HeldConnections,
+    UnitOfWork,
+    fetch_one,
+    make_engine,
+    sqlalchemy_url,
+)
 from tests.factories import PlayerFactory, balance, close_app
 from tests.igpx_helpers import bet, post
 
@@ -73,6 +82,57 @@ def test_libpq_skips_a_host_that_does_not_answer_for_callbacks_and_migrations(
     finally:
         close_app(app)
     assert balance(player) == 9
+
+
+def _warn_at_commit(conn: Any) -> None:
+    """A function that warns as PostgreSQL does when a wait for the synchronous standby
+    is cancelled (same SQLSTATE, 01000)."""
+    conn.execute(
+        text(
+            "CREATE OR REPLACE FUNCTION pg_temp.sync_wait_cancelled() RETURNS int LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE WARNING 'canceling wait for synchronous replication due to "
+            "user request'; RETURN 1; END $$"
+        )
+    )
+
+
+def test_a_statement_that_committed_with_a_warning_has_an_unknown_outcome(engine: Engine):
+    held = HeldConnections()
+    with UnitOfWork(engine, single_statement=True, held=held) as uow:
+        _warn_at_commit(uow.conn)
+    with (
+        pytest.raises(CommitUnconfirmed) as raised,
+        UnitOfWork(engine, single_statement=True, held=held) as uow,
+    ):
+        fetch_one(uow.conn, "SELECT pg_temp.sync_wait_cancelled() AS one", {})
+    assert isinstance(raised.value, OperationalError)  # every provider's internal error
+    with UnitOfWork(engine, single_statement=True, held=held) as uow:
+        assert fetch_one(uow.conn, "SELECT 1 AS one", {}).one == 1  # the connection is fine
+    held.dispose()
+
+
+def test_a_warning_before_the_commit_does_not_make_the_commit_unknown(engine: Engine):
+    with UnitOfWork(engine) as uow:
+        _warn_at_commit(uow.conn)
+        fetch_one(uow.conn, "SELECT pg_temp.sync_wait_cancelled() AS one", {})
+        uow.commit()
+
+
+def test_a_statement_still_running_at_the_end_of_its_budget_is_cancelled(engine: Engine):
+    held = HeldConnections()
+    budget.start(1000, 100, 100)  # the connection's own statement_timeout is longer
+    started = time.monotonic()
+    try:
+        with (
+            pytest.raises(DBAPIError) as raised,
+            UnitOfWork(engine, single_statement=True, held=held) as uow,
+        ):
+            fetch_one(uow.conn, "SELECT pg_sleep(5) AS slept", {})
+    finally:
+        budget.clear()
+        held.dispose()
+    assert raised.value.orig.sqlstate == "57014"  # query_canceled
+    assert 0.85 < time.monotonic() - started < 1.5
 
 
 def _kept_backend(held: HeldConnections, engine: Engine) -> int:
