@@ -4,6 +4,11 @@ An ``after_request`` hook copies what the row needs into an entry and queues it;
 background thread writes the queued entries in their own transactions, and any failure
 to store them is logged and swallowed, so the audit trail can never change, slow or
 break an answer. ``CALLBACK_AUDIT=off`` turns it off.
+
+Rows are committed without waiting for the WAL flush or a synchronous standby
+(``synchronous_commit`` off for these transactions only): a crash of the primary can lose
+the last fraction of a second of stored rows (docs/high-availability.md).
+``CALLBACK_AUDIT_SYNCHRONOUS_COMMIT=on`` makes them wait like the money does.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from typing import Any
 
 import structlog
 from flask import Flask, Request, Response, g, request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from app import callbacks, logs
 from app.db import HeldConnections, driver_cursor, sqlstate
@@ -28,6 +34,7 @@ from app.db import HeldConnections, driver_cursor, sqlstate
 log = structlog.get_logger(__name__)
 # Sent as one simple query (no parameters): one round trip for both.
 _BEGIN_NO_FLUSH_WAIT = "BEGIN; SET LOCAL synchronous_commit TO OFF"
+_BEGIN = "BEGIN"
 # How long a row may wait before the writer thread stores it. Waking the thread on every
 # callback cost a GIL hand-off per request and wrote transactions of one or two rows; a
 # transaction's fixed cost (about 0.5 ms of CPU on the 2-core bench machine: checkout,
@@ -42,7 +49,11 @@ WRITE_INTERVAL_S = 0.1
 def register(app: Flask, providers: set[str]) -> None:
     if not app.config.get("CALLBACK_AUDIT", True):
         return
-    writer = AuditWriter(app.extensions["wallet.engine"], held=app.extensions["wallet.held"])
+    writer = AuditWriter(
+        app.extensions["wallet.engine"],
+        held=app.extensions["wallet.held"],
+        synchronous_commit=app.config.get("CALLBACK_AUDIT_SYNCHRONOUS_COMMIT", False),
+    )
     app.extensions["wallet.audit"] = writer
     body_limit = app.config["MAX_BODY_BYTES"]
 
@@ -82,8 +93,10 @@ class AuditWriter:
         max_batch: int = 500,
         interval_s: float = WRITE_INTERVAL_S,
         held: HeldConnections | None = None,
+        synchronous_commit: bool = False,
     ) -> None:
         self._engine = engine
+        self._begin = _BEGIN if synchronous_commit else _BEGIN_NO_FLUSH_WAIT
         self._held = held or HeldConnections()
         self._max_queue = max_queue
         self._max_batch = max_batch
@@ -158,15 +171,37 @@ class AuditWriter:
         """One transaction on the thread's kept connection (:class:`HeldConnections`, in
         autocommit): ``BEGIN`` with its ``SET LOCAL`` in one round trip, the ``COPY``,
         ``COMMIT``. A batch that fails leaves the transaction open, and the connection
-        is then given up and replaced."""
-        conn = self._held.get(self._engine)
+        is then given up and replaced. A ``BEGIN`` that finds the connection lost (the
+        server restarted or failed over since the last batch) is sent once more, on a
+        new connection, so the batch is not lost with it."""
+        conn = self._begun()
         try:
-            with driver_cursor(conn, _BEGIN_NO_FLUSH_WAIT) as cursor:
-                cursor.execute(_BEGIN_NO_FLUSH_WAIT)
+            with driver_cursor(conn, _COPY_AND_COMMIT) as cursor:
                 callbacks.copy_rows(cursor, batch)
-                cursor.execute("COMMIT")
+                cursor.execute(_COMMIT)
         finally:
             self._held.release(conn)
+
+    def _begun(self) -> Connection:
+        try:
+            return self._begin_on(self._held.get(self._engine))
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return self._begin_on(self._held.get(self._engine))
+
+    def _begin_on(self, conn: Connection) -> Connection:
+        try:
+            with driver_cursor(conn, self._begin) as cursor:
+                cursor.execute(self._begin)
+        except BaseException:
+            self._held.release(conn)
+            raise
+        return conn
+
+
+_COMMIT = "COMMIT"
+_COPY_AND_COMMIT = "COPY callbacks …; COMMIT"  # names the work in errors
 
 
 def _entry(response: Response, body_limit: int) -> callbacks.Entry:

@@ -102,6 +102,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_previous_secrets(env, problems),
         "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
         "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
+        "CALLBACK_AUDIT_SYNCHRONOUS_COMMIT": _flag(
+            env, "CALLBACK_AUDIT_SYNCHRONOUS_COMMIT", False, problems
+        ),
         "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
     }
     for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL"):

@@ -1,12 +1,14 @@
 """The database side of a failover, without a standby (tests/ha/ runs the real one):
 multi-host URLs reach libpq unchanged, a lost or read-only server's connections are
 replaced, a commit PostgreSQL only warned about is an unknown outcome, and a statement
-still running at the end of its request's budget is cancelled."""
+still running at the end of its request's budget is cancelled, and the audit trail's
+writer carries on after its connection was lost."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -15,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app import budget, create_app, migrate
+from app import audit, budget, callbacks, create_app, migrate
 from app.db import (
     CommitUnconfirmed,
     HeldConnections,
@@ -184,3 +186,43 @@ def test_a_server_found_read_only_is_a_lost_connection(engine: Engine):
             conn.execute(text("CREATE TEMPORARY SEQUENCE written"))
         assert raised.value.connection_invalidated
     held.dispose()
+
+
+def _audit_entry(request_id: str) -> callbacks.Entry:
+    return callbacks.Entry(
+        received_at=datetime.now(UTC),
+        request_id=request_id,
+        provider="igpx",
+        method="POST",
+        route="/igpx/transaction",
+        remote_addr=None,
+        headers={},
+        body=b"{}",
+        body_note=None,
+        status=200,
+        answer="{}",
+        outcome="ok",
+        latency_ms=1.0,
+    )
+
+
+def test_the_audit_writer_stores_its_batch_on_a_new_connection_after_losing_the_old_one(
+    database_url, engine: Engine
+):
+    separator = "&" if "?" in database_url else "?"
+    writer_engine = make_engine(f"{database_url}{separator}application_name=audit-under-test")
+    writer = audit.AuditWriter(writer_engine, interval_s=3600)
+    writer.submit(_audit_entry("before"))
+    writer.flush(10)
+    with engine.connect() as admin:  # as a failover would
+        admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'audit-under-test'"
+            )
+        )
+    writer.submit(_audit_entry("after"))
+    writer.flush(10)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT request_id FROM callbacks ORDER BY id")).scalars()
+        assert list(stored) == ["before", "after"]
