@@ -101,13 +101,14 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS"),
         **_previous_secrets(env, problems),
         "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
+        "DATABASE_REPLICA_URL": _str(env, "DATABASE_REPLICA_URL"),
         "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
         "CALLBACK_AUDIT_SYNCHRONOUS_COMMIT": _flag(
             env, "CALLBACK_AUDIT_SYNCHRONOUS_COMMIT", False, problems
         ),
         "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
     }
-    for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL"):
+    for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL", "DATABASE_REPLICA_URL"):
         url = config[name]
         if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             problems.append(f"{name} must be a libpq URL such as postgresql://user@host/db")

@@ -13,8 +13,9 @@ import click
 from flask.cli import AppGroup
 
 from app import game_history, money, reports, win_units
-from app.cli_support import Duration, emit, in_transaction, table, to_jsonable
+from app.cli_support import Duration, emit, read_only, table, to_jsonable
 
+# Every report reads DATABASE_REPLICA_URL's replica when it is set (cli_support.read_only).
 cli = AppGroup("report", help="Reports for finance and support.")
 
 
@@ -66,7 +67,7 @@ def ggr(
     """Bets, wins, rollbacks and GGR per provider and currency per day."""
     if end < start:
         raise click.ClickException("--to is before --from")
-    rows = in_transaction(
+    rows = read_only(
         reports.ggr, _day(start), _day(end), provider, currency.upper() if currency else None
     )
     columns = [
@@ -93,7 +94,7 @@ def ggr(
 @output_options
 def negative_balances(as_json: bool, as_csv: bool) -> None:
     """Player accounts below zero (left by honoured rollbacks of wins)."""
-    rows = _amounts(in_transaction(reports.negative_balances), "balance")
+    rows = _amounts(read_only(reports.negative_balances), "balance")
     show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv)
 
 
@@ -102,7 +103,7 @@ def negative_balances(as_json: bool, as_csv: bool) -> None:
 @output_options
 def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
     """Rollbacks whose original transaction never came."""
-    rows = _amounts(in_transaction(reports.tombstones, provider), "amount")
+    rows = _amounts(read_only(reports.tombstones, provider), "amount")
     show(
         rows,
         ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency", "amount"],
@@ -124,7 +125,7 @@ def open_sessions(
 
     Finish them with `wallet upside sessions reconcile`.
     """
-    found = in_transaction(game_history.open_sessions, older_than, game_type)
+    found = read_only(game_history.open_sessions, older_than, game_type)
     rows = [
         {
             "session_id": s.session_id,

@@ -1,8 +1,9 @@
 """The database side of a failover, without a standby (tests/ha/ runs the real one):
 multi-host URLs reach libpq unchanged, a lost or read-only server's connections are
 replaced, a commit PostgreSQL only warned about is an unknown outcome, and a statement
-still running at the end of its request's budget is cancelled, and the audit trail's
-writer carries on after its connection was lost."""
+still running at the end of its request's budget is cancelled, the audit trail's writer
+carries on after its connection was lost, and reports read the replica while callbacks
+never do."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import psycopg
 import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import audit, budget, callbacks, create_app, migrate
+from app.cli import cli
 from app.db import (
     CommitUnconfirmed,
     HeldConnections,
@@ -226,3 +230,18 @@ def test_the_audit_writer_stores_its_batch_on_a_new_connection_after_losing_the_
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT request_id FROM callbacks ORDER BY id")).scalars()
         assert list(stored) == ["before", "after"]
+
+
+def test_reports_read_the_replica_and_callbacks_never_do(settings, engine):
+    unreachable = "postgresql://nobody@127.0.0.1:1/replica"
+    app = create_app({**settings, "DATABASE_REPLICA_URL": unreachable})
+    try:
+        player = PlayerFactory(balance="10.00")
+        assert post(app.test_client(), "transaction", bet("r1", player, "1"))["error"] is None
+        obj = ScriptInfo(create_app=lambda: app)
+        ggr = ["report", "ggr", "--from", "2026-01-01", "--to", "2026-01-02"]
+        report = CliRunner().invoke(cli, ggr, obj=obj)
+        assert report.exit_code == 1 and "database error" in report.output
+        assert CliRunner().invoke(cli, ["balance", player, "--json"], obj=obj).exit_code == 0
+    finally:
+        close_app(app)
