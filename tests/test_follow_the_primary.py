@@ -20,7 +20,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app import audit, budget, callbacks, create_app, migrate
+from app import audit, budget, callbacks, create_app, db, migrate
 from app.cli import cli
 from app.db import (
     CommitUnconfirmed,
@@ -30,6 +30,7 @@ from app.db import (
     make_engine,
     sqlalchemy_url,
 )
+from tests import hypetech_helpers, upside_helpers
 from tests.factories import PlayerFactory, balance, close_app
 from tests.igpx_helpers import bet, post
 
@@ -245,3 +246,33 @@ def test_reports_read_the_replica_and_callbacks_never_do(settings, engine):
         assert CliRunner().invoke(cli, ["balance", player, "--json"], obj=obj).exit_code == 0
     finally:
         close_app(app)
+
+
+def _warned(info: Any, sql: str) -> None:
+    """What a commit whose wait for the synchronous standby was cancelled comes back as:
+    committed, with a warning."""
+    raise CommitUnconfirmed(sql, None, psycopg.OperationalError("canceling wait"))
+
+
+def test_an_unconfirmed_bet_is_an_internal_error_and_its_retry_replays_it(client, monkeypatch):
+    player = PlayerFactory(balance="10.00", currencies=("USD", "BRL"))
+    hypetech_bet = hypetech_helpers.bet("unconfirmed-2", player, "1", currency="BRL")
+    monkeypatch.setattr(db, "_confirm_commit", _warned)
+    assert post(client, "transaction", bet("unconfirmed-1", player, "1")) == {
+        "error": "INTERNAL_ERROR"
+    }
+    assert hypetech_helpers.send(client, "register", hypetech_bet).status_code == 503
+    monkeypatch.undo()
+    retried = post(client, "transaction", bet("unconfirmed-1", player, "1"))
+    assert retried["error"] is None
+    assert hypetech_helpers.ok(client, "register", hypetech_bet)["new_balance"] == "9.00"
+    assert (balance(player), balance(player, "BRL")) == (9, 9)  # each applied once
+
+
+def test_an_unconfirmed_upside_bet_is_503(client, monkeypatch):
+    upside_helpers.make_game()
+    player = upside_helpers.make_player(win=100)
+    worker, jwt = upside_helpers.make_key(), upside_helpers.token(player)
+    monkeypatch.setattr(db, "_confirm_commit", _warned)
+    error = upside_helpers.refused(client, worker, jwt, upside_helpers.bet("u-1"), 503)
+    assert error["code"] == "INTERNAL_ERROR"
