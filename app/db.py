@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import structlog
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -41,7 +42,8 @@ def sqlalchemy_url(libpq_url: str) -> str:
     (``postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write``) moves into the
     query as SQLAlchemy spells it (``…@/db?host=h1:5432&host=h2:5433&…``), which it hands
     to libpq as the same list. The engine's own connections get the URL itself
-    (:func:`make_engine`)."""
+    (:func:`make_engine`). Several hosts and no ``target_session_attrs`` get
+    ``read-write``: the wallet only ever wants the primary."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if libpq_url.startswith(prefix):
             return "postgresql+psycopg://" + _hosts_in_query(libpq_url[len(prefix) :])
@@ -55,7 +57,16 @@ def _hosts_in_query(rest: str) -> str:
     if "," not in hosts:
         return rest
     params = [f"host={host}" for host in hosts.split(",")] + ([query] if query else [])
+    if "target_session_attrs=" not in query:
+        params.append("target_session_attrs=read-write")
     return f"{user}{at}/{database}?{'&'.join(params)}"
+
+
+def _needs_the_primary_named(libpq_url: str) -> bool:
+    """Several hosts and no ``target_session_attrs``: libpq would take the first that
+    answers, a standby as soon as a primary."""
+    given = conninfo_to_dict(libpq_url)
+    return "," in str(given.get("host", "")) and "target_session_attrs" not in given
 
 
 def make_engine(
@@ -74,16 +85,19 @@ def make_engine(
     prepared statements from one server connection to the next).
 
     Each connection is opened from ``libpq_url`` as given, so libpq chooses among the
-    hosts of a multi-host URL (with ``target_session_attrs=read-write``: the primary),
-    and a connection that lost its server, or finds it read-only (a standby), is
-    replaced: after a failover the engine follows the new primary (docs/high-availability.md).
+    hosts of a multi-host URL (with ``target_session_attrs=read-write``, the default here
+    for several hosts: the primary), and a connection that lost its server, or finds it
+    read-only (a standby), is replaced: after a failover the engine follows the new
+    primary (docs/high-availability.md).
     """
     options = f"-c lock_timeout={lock_timeout_ms} -c statement_timeout={statement_timeout_ms}"
-    connect_args = {
+    connect_args: dict[str, Any] = {
         "options": options,
         "connect_timeout": 3,
         "prepare_threshold": prepare_threshold,
     }
+    if _needs_the_primary_named(libpq_url):
+        connect_args["target_session_attrs"] = "read-write"
     engine = create_engine(
         sqlalchemy_url(libpq_url),
         pool_size=pool_size,

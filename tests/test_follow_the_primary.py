@@ -54,15 +54,19 @@ def test_sqlalchemy_reads_a_multi_host_url_from_its_query():
     )
     single = "postgresql://wallet@/wallet?host=/run/postgresql"
     assert sqlalchemy_url(single) == "postgresql+psycopg://wallet@/wallet?host=/run/postgresql"
+    unnamed = "postgresql://wallet@h1,h2/wallet"
+    assert sqlalchemy_url(unnamed) == (
+        "postgresql+psycopg://wallet@/wallet?host=h1&host=h2&target_session_attrs=read-write"
+    )
 
 
 def test_the_engine_hands_libpq_the_url_as_given(database_url, monkeypatch):
     url = two_hosts(database_url)
-    given: list[str] = []
+    given: list[tuple[str, Any]] = []
     connect = psycopg.Connection.connect
 
     def spy(conninfo: str = "", **kwargs: Any) -> Any:
-        given.append(conninfo)
+        given.append((conninfo, kwargs.get("target_session_attrs")))
         return connect(conninfo, **kwargs)
 
     monkeypatch.setattr(psycopg.Connection, "connect", spy)
@@ -72,7 +76,13 @@ def test_the_engine_hands_libpq_the_url_as_given(database_url, monkeypatch):
             assert conn.execute(text("SELECT current_database()")).scalar_one() in url
     finally:
         engine.dispose()
-    assert given == [url]
+    unnamed = url.replace("?target_session_attrs=read-write", "")
+    engine = make_engine(unnamed, pool_size=1)
+    try:
+        engine.connect().close()
+    finally:
+        engine.dispose()
+    assert given == [(url, None), (unnamed, "read-write")]  # several hosts: the primary
 
 
 def test_libpq_skips_a_host_that_does_not_answer_for_callbacks_and_migrations(
