@@ -25,8 +25,8 @@ from typing import Any
 
 import structlog
 from flask import Flask, Request, Response, g, request
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app import callbacks, logs
 from app.db import HeldConnections, driver_cursor, sqlstate
@@ -125,7 +125,8 @@ class AuditWriter:
         written = threading.Event()
         self._pending.append(written)
         self._wake.set()
-        written.wait(timeout_s)
+        if not written.wait(timeout_s):
+            log.warning("audit trail rows not stored yet", queued=len(self._pending) - 1)
 
     def _ensure_thread(self) -> None:
         """One thread per process: gunicorn forks workers, and threads do not survive it."""
@@ -144,64 +145,80 @@ class AuditWriter:
             self._drain()
 
     def _drain(self) -> None:
-        """Write everything queued, ``max_batch`` rows per transaction."""
+        """Write everything queued, ``max_batch`` rows per transaction.
+
+        A batch the database cannot take for now (no connection to a primary, or the
+        connection lost: a restart, a failover) goes back to the head of the queue, with
+        the flush markers behind it, and is written at a later wake-up; the queue's bound
+        still holds (new rows are then dropped, with a warning). A batch the database
+        refused is dropped, and logged with its count."""
         while self._pending:
-            batch: list[callbacks.Entry] = []
-            flushes: list[threading.Event] = []
-            while self._pending and len(batch) < self._max_batch:
-                item = self._pending.popleft()
-                if isinstance(item, threading.Event):
-                    flushes.append(item)
-                else:
-                    batch.append(item)
-            if batch:
-                try:
-                    self._write(batch)
-                except Exception as exc:  # noqa: BLE001 - the trail must never stop the thread
-                    log.warning(
-                        "callbacks not stored in the audit trail",
-                        count=len(batch),
-                        error=type(exc).__name__,
-                        sqlstate=sqlstate(exc),
-                    )
+            batch, flushes = self._take()
+            if batch and not self._store(batch):
+                self._pending.extendleft(reversed([*batch, *flushes]))
+                return
             for event in flushes:
                 event.set()
+
+    def _take(self) -> tuple[list[callbacks.Entry], list[threading.Event]]:
+        batch: list[callbacks.Entry] = []
+        flushes: list[threading.Event] = []
+        while self._pending and len(batch) < self._max_batch:
+            item = self._pending.popleft()
+            if isinstance(item, threading.Event):
+                flushes.append(item)
+            else:
+                batch.append(item)
+        return batch, flushes
+
+    def _store(self, batch: list[callbacks.Entry]) -> bool:
+        """Write ``batch``; False when it is to be written again later."""
+        try:
+            self._write(batch)
+        except _NotNow:
+            return False
+        except Exception as exc:  # noqa: BLE001 - the trail must never stop the thread
+            log.warning(
+                "callbacks not stored in the audit trail",
+                count=len(batch),
+                error=type(exc).__name__,
+                sqlstate=sqlstate(exc),
+            )
+        return True
 
     def _write(self, batch: list[callbacks.Entry]) -> None:
         """One transaction on the thread's kept connection (:class:`HeldConnections`, in
         autocommit): ``BEGIN`` with its ``SET LOCAL`` in one round trip, the ``COPY``,
         ``COMMIT``. A batch that fails leaves the transaction open, and the connection
-        is then given up and replaced. A ``BEGIN`` that finds the connection lost (the
-        server restarted or failed over since the last batch) is sent once more, on a
-        new connection, so the batch is not lost with it."""
-        conn = self._begun()
+        is then given up and replaced. :class:`_NotNow` when no connection could be had,
+        or it was lost before the ``COMMIT`` was sent; one lost during the ``COMMIT`` may
+        or may not have stored its rows, which is logged."""
         try:
-            with driver_cursor(conn, _COPY_AND_COMMIT) as cursor:
+            conn = self._held.get(self._engine)
+        except SQLAlchemyError as exc:
+            raise _NotNow from exc
+        committing = False
+        try:
+            with driver_cursor(conn, _WRITE) as cursor:
+                cursor.execute(self._begin)
                 callbacks.copy_rows(cursor, batch)
-                cursor.execute(_COMMIT)
-        finally:
-            self._held.release(conn)
-
-    def _begun(self) -> Connection:
-        try:
-            return self._begin_on(self._held.get(self._engine))
+                committing = True
+                cursor.execute("COMMIT")
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-        return self._begin_on(self._held.get(self._engine))
-
-    def _begin_on(self, conn: Connection) -> Connection:
-        try:
-            with driver_cursor(conn, self._begin) as cursor:
-                cursor.execute(self._begin)
-        except BaseException:
+            if not committing:
+                raise _NotNow from exc
+            log.warning("audit trail connection lost while committing", count=len(batch))
+        finally:
             self._held.release(conn)
-            raise
-        return conn
 
 
-_COMMIT = "COMMIT"
-_COPY_AND_COMMIT = "COPY callbacks …; COMMIT"  # names the work in errors
+class _NotNow(Exception):
+    """The database could not be reached; the batch is to be written later."""
+
+
+_WRITE = "BEGIN; COPY callbacks …; COMMIT"  # names the work in errors
 
 
 def _entry(response: Response, body_limit: int) -> callbacks.Entry:

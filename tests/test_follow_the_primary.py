@@ -221,12 +221,12 @@ def _audit_entry(request_id: str) -> callbacks.Entry:
     )
 
 
-def test_the_audit_writer_stores_its_batch_on_a_new_connection_after_losing_the_old_one(
+def test_the_audit_writer_keeps_a_batch_its_connection_lost_and_stores_it_on_a_new_one(
     database_url, engine: Engine
 ):
     separator = "&" if "?" in database_url else "?"
     writer_engine = make_engine(f"{database_url}{separator}application_name=audit-under-test")
-    writer = audit.AuditWriter(writer_engine, interval_s=3600)
+    writer = audit.AuditWriter(writer_engine, interval_s=0.05)
     writer.submit(_audit_entry("before"))
     writer.flush(10)
     with engine.connect() as admin:  # as a failover would
