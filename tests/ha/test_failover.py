@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from app import create_app
 from app.config import load_config
@@ -121,6 +121,13 @@ def client_connections(node: Node) -> int:
 def waiting_for_standby(node: Node) -> int:
     rows = node.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")
     return int(rows[0][0])
+
+
+def audit_rows(books: Engine, prefix: str) -> int:
+    """Callbacks in the audit trail whose body names a transaction id with ``prefix``."""
+    query = text("SELECT count(*) FROM callbacks WHERE position(:p IN body) > 0")
+    with books.connect() as conn:
+        return int(conn.execute(query, {"p": f'"{prefix}'.encode()}).scalar_one())
 
 
 def worker_threads(service: Server) -> dict[int, int]:
@@ -336,6 +343,8 @@ def test_the_primary_killed_and_the_standby_promoted_under_load(
     first_ack = placed.first_acknowledged_after(killed_at)
     check_answers(placed)
     counts = check_books(books, players)
+    time.sleep(1)  # each worker's audit writer stores what it holds within 0.1 s
+    audited = audit_rows(books, "failover-")
     verify = wallet_cli(pair.url(WALLET), "ledger", "verify", "--json")
     unready, ready_again = ready.first(503, killed_at), ready.first(200, promoted_at)
     publish(
@@ -350,6 +359,7 @@ def test_the_primary_killed_and_the_standby_promoted_under_load(
         retried=sum(1 for p in placed.bets if len(p.attempts) > 1),
         **answers_of(placed),
         books=counts,
+        audit_rows_lost=len(placed.attempts()) - audited,
     )
     assert verify.exit_code == 0, verify.output
     assert json.loads(verify.stdout)["ok"]
