@@ -8,7 +8,8 @@ gunicorn as ``make run`` starts it, over both hosts. Then wrk sends fresh IGPX b
 alternating the standby asynchronous (``synchronous_standby_names = ''``) and synchronous
 (``'s1'``: every commit waits for the standby's flush), ``--rounds`` times each at each
 connection count, the order swapped every round against drift. Prints each run (bets/s,
-latency, the CPU of the app and both servers per bet, the machine's CPU by group), the
+latency, the CPU of the app and both servers per bet, the WAL written per bet, the
+machine's CPU by group), the
 medians, the ratios, and ``wallet ledger verify``. Needs wrk (apt-get installs it when
 missing, as for ``make bench``).
 """
@@ -86,8 +87,12 @@ def measure(pair: Pair, work: Path, args: argparse.Namespace) -> list[dict[str, 
                     files = traffic.write_files(
                         work, name, threads, per_thread, traffic.Stream.bet, [igpx], players
                     )
+                    start = pair.primary.execute("SELECT pg_current_wal_lsn()")[0][0]
                     run = loadgen.wrk(app.base_url, files, conns, args.duration, groups, name)
-                    results.append(_report(mode, n, run))
+                    wal = pair.primary.execute(
+                        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", (str(start),)
+                    )[0][0]
+                    results.append(_report(mode, n, run, int(wal)))
     _switch(pair, "async")
     verify = json.loads(servers.wallet(url, "ledger", "verify", "--json"))
     print(f"wallet ledger verify: {'ok' if verify['ok'] else verify}", flush=True)
@@ -107,13 +112,14 @@ def _switch(pair: Pair, mode: str) -> None:
         pair.wait_for_streaming()
 
 
-def _report(mode: str, round_: int, run: loadgen.Result) -> dict[str, Any]:
+def _report(mode: str, round_: int, run: loadgen.Result, wal_bytes: int) -> dict[str, Any]:
     assert run.cpu is not None
     ours = sum(run.cpu.cores.get(group, 0.0) for group in ("app", "primary", "standby"))
     print(
         f"{mode:5} c={run.connections:<3} round {round_ + 1}: {run.rps:7,.0f} bets/s  "
         f"p50 {run.p50:6.2f}  p99 {run.p99:6.2f} ms  errors {run.errors}  "
-        f"cpu per bet {ours / run.rps * 1000:.2f} ms  cpu: {run.cpu.text()}",
+        f"cpu per bet {ours / run.rps * 1000:.2f} ms  "
+        f"WAL per bet {wal_bytes / max(run.requests, 1):,.0f} B  cpu: {run.cpu.text()}",
         flush=True,
     )
     return {"mode": mode, "connections": run.connections, "bets_per_s": run.rps}
