@@ -65,8 +65,13 @@ def _hosts_in_query(rest: str) -> str:
 def _needs_the_primary_named(libpq_url: str) -> bool:
     """Several hosts and no ``target_session_attrs``: libpq would take the first that
     answers, a standby as soon as a primary."""
-    given = conninfo_to_dict(libpq_url)
+    given = conninfo_to_dict(_for_libpq(libpq_url))
     return "," in str(given.get("host", "")) and "target_session_attrs" not in given
+
+
+def _for_libpq(url: str) -> str:
+    """``postgresql+psycopg://…`` (which the settings accept) as libpq reads it."""
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 def make_engine(
@@ -114,7 +119,7 @@ def make_engine(
 def _connect_to(libpq_url: str, connect_args: dict[str, Any]) -> Callable[..., Any]:
     """SQLAlchemy's connect, with the URL handed to libpq unchanged: SQLAlchemy's parsed
     parts of it (hosts, ports, database, query) are left out, its own arguments kept."""
-    url = "postgresql://" + libpq_url.split("://", 1)[1]
+    url = _for_libpq(libpq_url)
     passed = (*connect_args, "context", "client_encoding")
 
     def connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:

@@ -77,7 +77,7 @@ def test_the_engine_hands_libpq_the_url_as_given(database_url, monkeypatch):
     finally:
         engine.dispose()
     unnamed = url.replace("?target_session_attrs=read-write", "")
-    engine = make_engine(unnamed, pool_size=1)
+    engine = make_engine(unnamed.replace("postgresql://", "postgresql+psycopg://"), pool_size=1)
     try:
         engine.connect().close()
     finally:
