@@ -110,13 +110,17 @@ def load_config(
         "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
         **_previous_secrets(env, rotating, problems),
         "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
+        "DATABASE_REPLICA_URL": _str(env, "DATABASE_REPLICA_URL"),
         "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
+        "CALLBACK_AUDIT_SYNCHRONOUS_COMMIT": _flag(
+            env, "CALLBACK_AUDIT_SYNCHRONOUS_COMMIT", False, problems
+        ),
         "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
         "METRICS_ALLOW_IPS": _networks(env, "METRICS_ALLOW_IPS", problems),
     }
     for provider in registry:
         config.update(provider.settings(env, problems))
-    for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL"):
+    for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL", "DATABASE_REPLICA_URL"):
         url = config[name]
         if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             problems.append(f"{name} must be a libpq URL such as postgresql://user@host/db")

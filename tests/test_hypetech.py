@@ -322,16 +322,17 @@ def test_unexpected_failure_is_a_500_problem_without_a_traceback(client, monkeyp
 
 
 def test_database_outage_is_503_and_the_retry_succeeds(app, client):
-    from app.db import make_engine
+    from app.db import Database, make_engine
 
     player = brl_player()
     database = app.extensions["wallet.db"]
-    engine, database.engine = database.engine, make_engine("postgresql://nobody@127.0.0.1:1/none")
+    broken = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    app.extensions["wallet.db"] = Database(broken)
     try:
         answer = problem(client, "register", bet("1", player, "1"), 503)
     finally:
-        database.engine.dispose()
-        database.engine = engine
+        app.extensions["wallet.db"] = database
+        broken.dispose()
     assert answer["code"] == "SERVICE_UNAVAILABLE"
     assert ok(client, "register", bet("1", player, "1"))["new_balance"] == "99.00"
 

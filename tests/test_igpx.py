@@ -362,19 +362,17 @@ def test_integer_user_id_is_accepted_as_a_string(client):
 
 
 def test_database_outage_answers_internal_error(client, app):
-    engine = app.extensions["wallet.engine"]
-    original = engine.url
-    from app.db import make_engine
+    from app.db import Database, make_engine
 
     database = app.extensions["wallet.db"]
-    database.engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    broken = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    app.extensions["wallet.db"] = Database(broken)
     try:
         answer = post(client, "transaction", bet("b1", "p", "1"))
     finally:
-        database.engine.dispose()
-        database.engine = engine
+        app.extensions["wallet.db"] = database
+        broken.dispose()
     assert answer == {"error": "INTERNAL_ERROR"}
-    assert engine.url == original
 
 
 def test_a_prepared_statement_lost_by_the_server_is_logged_with_the_pooler_hint(

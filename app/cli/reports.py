@@ -15,9 +15,10 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.cli.support import emit, run_as_admin, table, to_jsonable
+from app.cli.support import emit, read_only, table, to_jsonable
 from app.core import money, reports
 
+# Every report reads DATABASE_REPLICA_URL's replica when it is set (cli_support.read_only).
 cli = AppGroup("report", help="Reports for finance and support.")
 
 
@@ -69,7 +70,7 @@ def ggr(
     """Bets, wins, rollbacks and GGR per provider and currency per day."""
     if end < start:
         raise click.ClickException("--to is before --from")
-    rows = run_as_admin(
+    rows = read_only(
         reports.ggr, _day(start), _day(end), provider, currency.upper() if currency else None
     )
     columns = [
@@ -96,7 +97,7 @@ def ggr(
 @output_options
 def negative_balances(as_json: bool, as_csv: bool) -> None:
     """Player accounts below zero (left by honoured rollbacks of wins)."""
-    rows = _amounts(run_as_admin(reports.negative_balances), "balance")
+    rows = _amounts(read_only(reports.negative_balances), "balance")
     show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv)
 
 
@@ -105,7 +106,7 @@ def negative_balances(as_json: bool, as_csv: bool) -> None:
 @output_options
 def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
     """Rollbacks whose original transaction never came."""
-    rows = _amounts(run_as_admin(reports.tombstones, provider), "amount")
+    rows = _amounts(read_only(reports.tombstones, provider), "amount")
     show(
         rows,
         ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency", "amount"],

@@ -13,6 +13,8 @@ import click
 from flask import current_app
 from sqlalchemy import text
 
+from app.db import Database, make_engine
+
 T = TypeVar("T")
 
 
@@ -25,6 +27,36 @@ def run_as_admin(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         result = work(uow.conn, *args, **kwargs)
         uow.commit()
     return result
+
+
+def read_only_database() -> Database:
+    """Where heavy read-only work goes (reports, statements, exports, reconciliation): the
+    replica of ``DATABASE_REPLICA_URL`` when it is set, else the primary.
+
+    A replica lags the primary (by up to seconds) and may be missing what the primary
+    committed last, so it never serves a balance a callback answers with or anything a
+    money decision rests on: those read the primary, through :func:`in_transaction` and
+    the providers' adapters. Its connections have no statement or lock timeout."""
+    database: Database | None = current_app.extensions.get(_READ_ONLY)
+    if database is None:
+        url = current_app.config.get("DATABASE_REPLICA_URL")
+        database = (
+            Database(make_engine(url, pool_size=1)) if url else current_app.extensions["wallet.db"]
+        )
+        current_app.extensions[_READ_ONLY] = database
+    return database
+
+
+def read_only(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(conn, …)`` in one read-only transaction on :func:`read_only_database`,
+    without the web's short timeouts."""
+    with read_only_database().unit_of_work() as uow:
+        uow.conn.execute(text("SET TRANSACTION READ ONLY"))
+        uow.conn.execute(text("SET LOCAL statement_timeout = 0"))
+        return work(uow.conn, *args, **kwargs)
+
+
+_READ_ONLY = "wallet.read_only_database"
 
 
 def fail(message: str) -> NoReturn:

@@ -6,7 +6,9 @@ place that decides is :class:`UnitOfWork`, which rolls back unless told to commi
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,14 +16,18 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import psycopg
+import structlog
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from app.db import budget, embedded
 
 T = TypeVar("T")
+_log = structlog.get_logger(__name__)
 
 
 def resolve_database_url(configured: str | None) -> str:
@@ -30,11 +36,42 @@ def resolve_database_url(configured: str | None) -> str:
 
 
 def sqlalchemy_url(libpq_url: str) -> str:
-    """Pick the driver ourselves: ``postgresql://…`` becomes ``postgresql+psycopg://…``."""
+    """Pick the driver ourselves: ``postgresql://…`` becomes ``postgresql+psycopg://…``.
+
+    SQLAlchemy reads one ``host:port`` from a URL's authority, so libpq's list of hosts
+    (``postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write``) moves into the
+    query as SQLAlchemy spells it (``…@/db?host=h1:5432&host=h2:5433&…``), which it hands
+    to libpq as the same list. The engine's own connections get the URL itself
+    (:func:`make_engine`). Several hosts and no ``target_session_attrs`` get
+    ``read-write``: the wallet only ever wants the primary."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if libpq_url.startswith(prefix):
-            return "postgresql+psycopg://" + libpq_url[len(prefix) :]
+            return "postgresql+psycopg://" + _hosts_in_query(libpq_url[len(prefix) :])
     raise ValueError("DATABASE_URL must start with postgresql://")
+
+
+def _hosts_in_query(rest: str) -> str:
+    head, _, query = rest.partition("?")
+    authority, _, database = head.partition("/")
+    user, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return rest
+    params = [f"host={host}" for host in hosts.split(",")] + ([query] if query else [])
+    if "target_session_attrs=" not in query:
+        params.append("target_session_attrs=read-write")
+    return f"{user}{at}/{database}?{'&'.join(params)}"
+
+
+def _needs_the_primary_named(libpq_url: str) -> bool:
+    """Several hosts and no ``target_session_attrs``: libpq would take the first that
+    answers, a standby as soon as a primary."""
+    given = conninfo_to_dict(_for_libpq(libpq_url))
+    return "," in str(given.get("host", "")) and "target_session_attrs" not in given
+
+
+def _for_libpq(url: str) -> str:
+    """``postgresql+psycopg://…`` (which the settings accept) as libpq reads it."""
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 def make_engine(
@@ -50,19 +87,53 @@ def make_engine(
 
     ``prepare_threshold`` is psycopg's: a statement run that many times on a connection is
     prepared on the server; None never prepares (behind a pooler that cannot follow
-    prepared statements from one server connection to the next)."""
+    prepared statements from one server connection to the next).
+
+    Each connection is opened from ``libpq_url`` as given, so libpq chooses among the
+    hosts of a multi-host URL (with ``target_session_attrs=read-write``, the default here
+    for several hosts: the primary), and a connection that lost its server, or finds it
+    read-only (a standby), is replaced: after a failover the engine follows the new
+    primary (docs/high-availability.md).
+    """
     options = f"-c lock_timeout={lock_timeout_ms} -c statement_timeout={statement_timeout_ms}"
-    return create_engine(
+    connect_args: dict[str, Any] = {
+        "options": options,
+        "connect_timeout": 3,
+        "prepare_threshold": prepare_threshold,
+    }
+    if _needs_the_primary_named(libpq_url):
+        connect_args["target_session_attrs"] = "read-write"
+    engine = create_engine(
         sqlalchemy_url(libpq_url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout_s,
-        connect_args={
-            "options": options,
-            "connect_timeout": 3,
-            "prepare_threshold": prepare_threshold,
-        },
+        connect_args=connect_args,
     )
+    event.listen(engine, "do_connect", _connect_to(libpq_url, connect_args))
+    event.listen(engine, "connect", _note_commit_warnings)
+    event.listen(engine, "handle_error", _read_only_is_lost)
+    return engine
+
+
+def _connect_to(libpq_url: str, connect_args: dict[str, Any]) -> Callable[..., Any]:
+    """SQLAlchemy's connect, with the URL handed to libpq unchanged: SQLAlchemy's parsed
+    parts of it (hosts, ports, database, query) are left out, its own arguments kept."""
+    url = _for_libpq(libpq_url)
+    passed = (*connect_args, "context", "client_encoding")
+
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        return psycopg.Connection.connect(url, **{k: cparams[k] for k in passed if k in cparams})
+
+    return connect
+
+
+def _read_only_is_lost(context: ExceptionContext) -> None:
+    """A connection whose server is read-only (SQLSTATE 25006: a standby, say a demoted
+    primary behind a pooler) is as good as lost: SQLAlchemy then replaces it and every
+    pooled connection opened before, and libpq looks for the primary again."""
+    if sqlstate(context.original_exception) == READ_ONLY:
+        context.is_disconnect = True
 
 
 class HeldConnections:
@@ -76,20 +147,27 @@ class HeldConnections:
     The pool still owns it (``DB_POOL_SIZE`` covers the threads); it goes back when its
     thread ends, when :meth:`dispose` is called, or when the engine asked for is another;
     one that broke (invalidated by :func:`driver_cursor`, or left in a transaction) is put
-    back and replaced on the next request. After a database restart each thread's kept
-    connection fails once, as a pooled one would.
+    back and replaced on the next request. One broken connection means the server may be
+    gone (a restart, a failover), so every thread replaces the connection it kept from
+    before that moment on its next request, instead of failing once on it.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
         self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._generation = 0  # how many kept connections were found broken
 
     def get(self, engine: Engine) -> Connection:
         held: _Held | None = getattr(self._local, "held", None)
-        if held is None or not held.open or held.conn.engine is not engine:
+        if (
+            held is None
+            or not held.open
+            or held.conn.engine is not engine
+            or held.generation != self._generation
+        ):
             if held is not None:
-                held.close()
-            held = self._local.held = _Held(engine.connect())
+                held.discard(stale=held.generation != self._generation)
+            held = self._local.held = _Held(engine.connect(), self._generation)
             self._all.add(held)
         return held.conn
 
@@ -98,6 +176,7 @@ class HeldConnections:
         through ``conn`` begins one; in autocommit it holds nothing on the server), or
         give up a connection that cannot be reused."""
         if _idle_driver(conn) is None:
+            self._generation += 1
             self._local.held.close()
             del self._local.held
         elif conn.in_transaction():
@@ -112,11 +191,12 @@ class HeldConnections:
 class _Held:
     """A kept connection, handed back to the pool when its thread's storage drops it."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, generation: int) -> None:
         driver = conn.connection.driver_connection
         assert driver is not None
         driver.autocommit = True
         self.conn = conn
+        self.generation = generation
         self._finalizer = weakref.finalize(self, _give_back, conn)
         self._finalizer.atexit = False  # at exit the process's sockets close anyway
 
@@ -126,6 +206,13 @@ class _Held:
 
     def close(self) -> None:
         self._finalizer()  # once: later calls do nothing
+
+    def discard(self, stale: bool) -> None:
+        """Close; a stale connection (kept from before a server was lost) is invalidated
+        rather than given back: its server may be gone, and resetting it would fail."""
+        if stale and self.open:
+            self.conn.invalidate()
+        self.close()
 
 
 def _give_back(conn: Connection) -> None:
@@ -203,8 +290,15 @@ class UnitOfWork:
         return self
 
     def commit(self) -> None:
-        if self._autocommit is None and not self._kept:  # autocommit committed already
+        """``COMMIT``, bounded by the request's budget; :class:`CommitUnconfirmed` when
+        PostgreSQL committed without the synchronous standby's confirmation."""
+        if self._autocommit is not None or self._kept:  # autocommit committed already
+            return
+        pooled = self.conn.connection
+        pooled.info.pop(_UNCONFIRMED, None)
+        with _cancelled_at_deadline(pooled.driver_connection):
             self.conn.commit()
+        _confirm_commit(pooled.info, "COMMIT")
 
     def __exit__(
         self,
@@ -257,14 +351,25 @@ def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     # One cursor per connection, kept in the pool's record of it (a cursor a callback made
     # and closed was 2% of its CPU), and no driver_cursor(): its generator context manager
     # was 4%. A connection serves one thread at a time, and so does its cursor.
-    cursor = pooled.info.get(_CURSOR)
+    info = pooled.info
+    cursor = info.get(_CURSOR)
     if cursor is None or cursor.connection is not driver:
-        cursor = pooled.info[_CURSOR] = driver.cursor(row_factory=namedtuple_row)
+        cursor = info[_CURSOR] = driver.cursor(row_factory=namedtuple_row)
+    info.pop(_UNCONFIRMED, None)
+    deadline = budget.cancel_at()
+    if deadline is not None:
+        CANCELLER.watch(driver, deadline)
     try:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        row = cursor.fetchone()
     except psycopg.Error as exc:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
+    finally:
+        if deadline is not None:
+            CANCELLER.done(driver)
+    if driver.autocommit:  # the statement committed itself
+        _confirm_commit(info, sql)
+    return row
 
 
 _CURSOR = "wallet.fetch_one.cursor"
@@ -288,6 +393,8 @@ def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
 # name already there: what a pooler in transaction mode does to statements prepared on
 # another server connection (docs/scaling.md).
 LOST_PREPARED_STATEMENT = frozenset({"26000", "42P05"})
+# A write on a read-only server: a standby (read_only_sql_transaction).
+READ_ONLY = "25006"
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -303,6 +410,138 @@ def _as_sqlalchemy_error(
     whose prepared statements the server no longer has: psycopg would go on using them,
     and every later request on it would fail."""
     lost = exc.sqlstate in LOST_PREPARED_STATEMENT
-    if lost or conn.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+    disconnected = conn.dialect.is_disconnect(exc, driver, None)  # type: ignore[arg-type]
+    server_lost = disconnected or exc.sqlstate == READ_ONLY
+    if server_lost:
+        # What SQLAlchemy does on a disconnect it sees itself: this connection and every
+        # pooled one opened before now are replaced.
+        conn.engine.pool._invalidate(conn.connection, exc)
+    if lost or server_lost:
         conn.invalidate(exc)
-    return DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True)
+    return DBAPIError.instance(
+        sql, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=server_lost
+    )
+
+
+# When a synchronous standby is named: a transactional logical-decoding message (an
+# empty one, prefix "wallet"), the least a transaction can write. Committing it writes
+# WAL after every transaction committed so far and waits for the standby to confirm it,
+# as any write does (a transaction id alone writes no WAL and waits for nothing), so once
+# it returns they are all on the standby.
+_REPLICATION_BARRIER = (
+    "SELECT CASE WHEN current_setting('synchronous_standby_names') <> '' "
+    "THEN pg_logical_emit_message(true, 'wallet', '') END AS lsn"
+)
+
+
+def confirm_replicated(conn: Connection) -> None:
+    """Return once everything committed so far is on the synchronous standby (at once
+    without one); in autocommit. Raises :class:`CommitUnconfirmed` if that wait is
+    cancelled.
+
+    A transaction read by another (a replayed provider request) may have been committed
+    without its standby's confirmation, when its own wait was cancelled; answering the
+    replay as a success before this would acknowledge money the standby may not have."""
+    fetch_one(conn, _REPLICATION_BARRIER, {})
+
+
+class CommitUnconfirmed(OperationalError):
+    """PostgreSQL committed, but without the synchronous standby's confirmation: the wait
+    for it was cancelled (by :data:`CANCELLER` at the request's deadline, or by an
+    operator), and PostgreSQL only warned. Should the primary now be lost, its standby
+    may not have the transaction, so the outcome is unknown: the caller answers its
+    internal error, and the provider's retry replays the transaction or applies it once."""
+
+
+_UNCONFIRMED = "wallet.commit_unconfirmed"
+
+
+def _note_commit_warnings(driver: psycopg.Connection[Any], record: Any) -> None:
+    """Note on the connection any WARNING (SQLSTATE 01000) the server sends: at commit,
+    that is "canceling wait for synchronous replication" (in the server's language)."""
+    info = record.info
+
+    def note(diagnostic: psycopg.errors.Diagnostic) -> None:
+        if diagnostic.sqlstate == "01000":
+            info[_UNCONFIRMED] = diagnostic.message_primary
+
+    driver.add_notice_handler(note)
+
+
+def _confirm_commit(info: dict[str, Any], sql: str) -> None:
+    warning = info.pop(_UNCONFIRMED, None)
+    if warning is not None:
+        raise CommitUnconfirmed(sql, None, psycopg.OperationalError(warning))
+
+
+class _Canceller:
+    """Cancels the statements still running at their request's deadline.
+
+    ``statement_timeout`` bounds a statement's work but not the wait for the synchronous
+    standby at commit (PostgreSQL stops the timer before committing), so with the standby
+    gone a bet would wait until it came back, holding its gunicorn thread and connection.
+    A callback's statements are noted here with :func:`app.budget.cancel_at`, and a
+    thread per process sends PostgreSQL a cancel request for any still running then. A
+    cancelled statement fails and rolls back; a cancelled wait for the standby leaves its
+    transaction committed locally, with the warning that :class:`CommitUnconfirmed` reports.
+    """
+
+    def __init__(self, tick_s: float = 0.05) -> None:
+        self._running: dict[int, tuple[float, psycopg.Connection[Any]]] = {}
+        self._tick_s = tick_s
+        self._started = False
+        self._start_lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def watch(self, driver: psycopg.Connection[Any], deadline: float) -> None:
+        if not self._started:
+            self._start()
+        self._running[id(driver)] = (deadline, driver)
+
+    def done(self, driver: psycopg.Connection[Any]) -> None:
+        self._running.pop(id(driver), None)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if not self._started:
+                thread = threading.Thread(target=self._run, name="canceller", daemon=True)
+                thread.start()
+                self._started = True
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's thread and statements are not ours."""
+        self._started = False
+        self._running = {}
+        self._start_lock = threading.Lock()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._tick_s)
+            now = time.monotonic()
+            for key, entry in list(self._running.items()):
+                if entry[0] <= now and self._running.get(key) is entry:
+                    self._running.pop(key, None)
+                    _cancel(entry[1])
+
+
+def _cancel(driver: psycopg.Connection[Any]) -> None:
+    try:
+        driver.cancel_safe(timeout=1)
+    except Exception as exc:  # noqa: BLE001 - the statement's own thread sees what happened
+        _log.debug("cancel request not sent", error=type(exc).__name__)
+
+
+CANCELLER = _Canceller()
+
+
+@contextmanager
+def _cancelled_at_deadline(driver: psycopg.Connection[Any] | None) -> Iterator[None]:
+    deadline = budget.cancel_at()
+    if deadline is None or driver is None:
+        yield
+        return
+    CANCELLER.watch(driver, deadline)
+    try:
+        yield
+    finally:
+        CANCELLER.done(driver)

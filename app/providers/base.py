@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import current_app, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app import logs
@@ -117,6 +118,12 @@ POOLER_HINT = (
     "prepared statements reached another server connection: behind PgBouncer older than "
     "1.21 in transaction mode, set DB_PREPARE_THRESHOLD=off"
 )
+
+
+def connection_lost(exc: Exception) -> bool:
+    """The database connection was lost (or found on a read-only standby) and is being
+    replaced: the database is unavailable for now, as an ``OperationalError`` says."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def log_database_error(logger: Any, event: str, exc: Exception) -> None:

@@ -4,6 +4,11 @@ An ``after_request`` hook copies what the row needs into an entry and queues it;
 background thread writes the queued entries in their own transactions, and any failure
 to store them is logged and swallowed, so the audit trail can never change, slow or
 break an answer. ``CALLBACK_AUDIT=off`` turns it off.
+
+Rows are committed without waiting for the WAL flush or a synchronous standby
+(``synchronous_commit`` off for these transactions only): a crash of the primary can lose
+the last fraction of a second of stored rows (docs/high-availability.md).
+``CALLBACK_AUDIT_SYNCHRONOUS_COMMIT=on`` makes them wait like the money does.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 import structlog
 from flask import Flask, Request, Response, g, request
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app import logs
 from app.db import HeldConnections, driver_cursor, sqlstate
@@ -29,6 +35,7 @@ from app.web import callbacks
 log = structlog.get_logger(__name__)
 # Sent as one simple query (no parameters): one round trip for both.
 _BEGIN_NO_FLUSH_WAIT = "BEGIN; SET LOCAL synchronous_commit TO OFF"
+_BEGIN = "BEGIN"
 # How long a row may wait before the writer thread stores it. Waking the thread on every
 # callback cost a GIL hand-off per request and wrote transactions of one or two rows; a
 # transaction's fixed cost (about 0.5 ms of CPU on the 2-core bench machine: checkout,
@@ -49,6 +56,7 @@ def register(app: Flask, providers: set[str], secret_headers: Iterable[str] = ()
         app.extensions["wallet.engine"],
         held=app.extensions["wallet.held"],
         secret_headers=secret_headers,
+        synchronous_commit=app.config.get("CALLBACK_AUDIT_SYNCHRONOUS_COMMIT", False),
     )
     app.extensions["wallet.audit"] = writer
     body_limit = app.config["MAX_BODY_BYTES"]
@@ -90,9 +98,11 @@ class AuditWriter:
         interval_s: float = WRITE_INTERVAL_S,
         held: HeldConnections | None = None,
         secret_headers: Iterable[str] = (),
+        synchronous_commit: bool = False,
     ) -> None:
         self._engine = engine
         self._secret_headers = frozenset(name.lower() for name in secret_headers)
+        self._begin = _BEGIN if synchronous_commit else _BEGIN_NO_FLUSH_WAIT
         self._held = held or HeldConnections()
         self._max_queue = max_queue
         self._max_batch = max_batch
@@ -121,7 +131,8 @@ class AuditWriter:
         written = threading.Event()
         self._pending.append(written)
         self._wake.set()
-        written.wait(timeout_s)
+        if not written.wait(timeout_s):
+            log.warning("audit trail rows not stored yet", queued=len(self._pending) - 1)
 
     def _ensure_thread(self) -> None:
         """One thread per process: gunicorn forks workers, and threads do not survive it."""
@@ -140,42 +151,80 @@ class AuditWriter:
             self._drain()
 
     def _drain(self) -> None:
-        """Write everything queued, ``max_batch`` rows per transaction."""
+        """Write everything queued, ``max_batch`` rows per transaction.
+
+        A batch the database cannot take for now (no connection to a primary, or the
+        connection lost: a restart, a failover) goes back to the head of the queue, with
+        the flush markers behind it, and is written at a later wake-up; the queue's bound
+        still holds (new rows are then dropped, with a warning). A batch the database
+        refused is dropped, and logged with its count."""
         while self._pending:
-            batch: list[callbacks.Entry] = []
-            flushes: list[threading.Event] = []
-            while self._pending and len(batch) < self._max_batch:
-                item = self._pending.popleft()
-                if isinstance(item, threading.Event):
-                    flushes.append(item)
-                else:
-                    batch.append(item)
-            if batch:
-                try:
-                    self._write(batch)
-                except Exception as exc:  # noqa: BLE001 - the trail must never stop the thread
-                    log.warning(
-                        "callbacks not stored in the audit trail",
-                        count=len(batch),
-                        error=type(exc).__name__,
-                        sqlstate=sqlstate(exc),
-                    )
+            batch, flushes = self._take()
+            if batch and not self._store(batch):
+                self._pending.extendleft(reversed([*batch, *flushes]))
+                return
             for event in flushes:
                 event.set()
+
+    def _take(self) -> tuple[list[callbacks.Entry], list[threading.Event]]:
+        batch: list[callbacks.Entry] = []
+        flushes: list[threading.Event] = []
+        while self._pending and len(batch) < self._max_batch:
+            item = self._pending.popleft()
+            if isinstance(item, threading.Event):
+                flushes.append(item)
+            else:
+                batch.append(item)
+        return batch, flushes
+
+    def _store(self, batch: list[callbacks.Entry]) -> bool:
+        """Write ``batch``; False when it is to be written again later."""
+        try:
+            self._write(batch)
+        except _NotNow:
+            return False
+        except Exception as exc:  # noqa: BLE001 - the trail must never stop the thread
+            log.warning(
+                "callbacks not stored in the audit trail",
+                count=len(batch),
+                error=type(exc).__name__,
+                sqlstate=sqlstate(exc),
+            )
+        return True
 
     def _write(self, batch: list[callbacks.Entry]) -> None:
         """One transaction on the thread's kept connection (:class:`HeldConnections`, in
         autocommit): ``BEGIN`` with its ``SET LOCAL`` in one round trip, the ``COPY``,
         ``COMMIT``. A batch that fails leaves the transaction open, and the connection
-        is then given up and replaced."""
-        conn = self._held.get(self._engine)
+        is then given up and replaced. :class:`_NotNow` when no connection could be had,
+        or it was lost before the ``COMMIT`` was sent; one lost during the ``COMMIT`` may
+        or may not have stored its rows, which is logged."""
         try:
-            with driver_cursor(conn, _BEGIN_NO_FLUSH_WAIT) as cursor:
-                cursor.execute(_BEGIN_NO_FLUSH_WAIT)
+            conn = self._held.get(self._engine)
+        except SQLAlchemyError as exc:
+            raise _NotNow from exc
+        committing = False
+        try:
+            with driver_cursor(conn, _WRITE) as cursor:
+                cursor.execute(self._begin)
                 callbacks.copy_rows(cursor, batch, self._secret_headers)
+                committing = True
                 cursor.execute("COMMIT")
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            if not committing:
+                raise _NotNow from exc
+            log.warning("audit trail connection lost while committing", count=len(batch))
         finally:
             self._held.release(conn)
+
+
+class _NotNow(Exception):
+    """The database could not be reached; the batch is to be written later."""
+
+
+_WRITE = "BEGIN; COPY callbacks …; COMMIT"  # names the work in errors
 
 
 def _entry(response: Response, body_limit: int) -> callbacks.Entry:

@@ -315,7 +315,7 @@ def _handle(exc: Exception) -> ResponseReturnValue:
         return problem(400, "BODY_TOO_LARGE", "Body too large", f"bodies are at most {limit} bytes")
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         return problem(400, "INVALID_REQUEST", "Invalid request", str(exc.description))
-    if isinstance(exc, OperationalError | PoolTimeout):
+    if isinstance(exc, OperationalError | PoolTimeout) or base.connection_lost(exc):
         base.log_database_error(log, "database unavailable", exc)
         return problem(503, "SERVICE_UNAVAILABLE", "Service unavailable", "retry later")
     if isinstance(exc, SQLAlchemyError):
