@@ -20,7 +20,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app import create_app, db
+from app import create_app
 from app.cli.main import cli
 from app.db import (
     CommitUnconfirmed,
@@ -30,6 +30,7 @@ from app.db import (
     fetch_one,
     make_engine,
     migrate,
+    replication,
     sqlalchemy_url,
 )
 from app.web import audit, callbacks
@@ -270,7 +271,7 @@ def _warned(info: Any, sql: str) -> None:
 def test_an_unconfirmed_bet_is_an_internal_error_and_its_retry_replays_it(client, monkeypatch):
     player = PlayerFactory(balance="10.00", currencies=("USD", "BRL"))
     hypetech_bet = hypetech_helpers.bet("unconfirmed-2", player, "1", currency="BRL")
-    monkeypatch.setattr(db, "_confirm_commit", _warned)
+    monkeypatch.setattr(replication, "confirm_commit", _warned)
     assert post(client, "transaction", bet("unconfirmed-1", player, "1")) == {
         "error": "INTERNAL_ERROR"
     }
@@ -286,6 +287,6 @@ def test_an_unconfirmed_upside_bet_is_503(client, monkeypatch):
     upside_helpers.make_game()
     player = upside_helpers.make_player(win=100)
     worker, jwt = upside_helpers.make_key(), upside_helpers.token(player)
-    monkeypatch.setattr(db, "_confirm_commit", _warned)
+    monkeypatch.setattr(replication, "confirm_commit", _warned)
     error = upside_helpers.refused(client, worker, jwt, upside_helpers.bet("u-1"), 503)
     assert error["code"] == "INTERNAL_ERROR"

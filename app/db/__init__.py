@@ -6,9 +6,7 @@ place that decides is :class:`UnitOfWork`, which rolls back unless told to commi
 
 from __future__ import annotations
 
-import os
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,14 +15,16 @@ from typing import Any, TypeVar
 
 import psycopg
 import structlog
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 
-from app.db import budget, embedded
+from app.db import budget, embedded, replication
+from app.db.replication import CommitUnconfirmed as CommitUnconfirmed
+from app.db.urls import for_libpq, needs_the_primary_named
+from app.db.urls import sqlalchemy_url as sqlalchemy_url
 
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
@@ -33,45 +33,6 @@ _log = structlog.get_logger(__name__)
 def resolve_database_url(configured: str | None) -> str:
     """``DATABASE_URL`` when set, else the embedded server's ``wallet`` database."""
     return configured or embedded.database_url()
-
-
-def sqlalchemy_url(libpq_url: str) -> str:
-    """Pick the driver ourselves: ``postgresql://…`` becomes ``postgresql+psycopg://…``.
-
-    SQLAlchemy reads one ``host:port`` from a URL's authority, so libpq's list of hosts
-    (``postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write``) moves into the
-    query as SQLAlchemy spells it (``…@/db?host=h1:5432&host=h2:5433&…``), which it hands
-    to libpq as the same list. The engine's own connections get the URL itself
-    (:func:`make_engine`). Several hosts and no ``target_session_attrs`` get
-    ``read-write``: the wallet only ever wants the primary."""
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if libpq_url.startswith(prefix):
-            return "postgresql+psycopg://" + _hosts_in_query(libpq_url[len(prefix) :])
-    raise ValueError("DATABASE_URL must start with postgresql://")
-
-
-def _hosts_in_query(rest: str) -> str:
-    head, _, query = rest.partition("?")
-    authority, _, database = head.partition("/")
-    user, at, hosts = authority.rpartition("@")
-    if "," not in hosts:
-        return rest
-    params = [f"host={host}" for host in hosts.split(",")] + ([query] if query else [])
-    if "target_session_attrs=" not in query:
-        params.append("target_session_attrs=read-write")
-    return f"{user}{at}/{database}?{'&'.join(params)}"
-
-
-def _needs_the_primary_named(libpq_url: str) -> bool:
-    """Several hosts and no ``target_session_attrs``: libpq would take the first that
-    answers, a standby as soon as a primary."""
-    given = conninfo_to_dict(_for_libpq(libpq_url))
-    return "," in str(given.get("host", "")) and "target_session_attrs" not in given
-
-
-def _for_libpq(url: str) -> str:
-    """``postgresql+psycopg://…`` (which the settings accept) as libpq reads it."""
-    return "postgresql://" + url.split("://", 1)[1]
 
 
 def make_engine(
@@ -101,7 +62,7 @@ def make_engine(
         "connect_timeout": 3,
         "prepare_threshold": prepare_threshold,
     }
-    if _needs_the_primary_named(libpq_url):
+    if needs_the_primary_named(libpq_url):
         connect_args["target_session_attrs"] = "read-write"
     engine = create_engine(
         sqlalchemy_url(libpq_url),
@@ -111,7 +72,7 @@ def make_engine(
         connect_args=connect_args,
     )
     event.listen(engine, "do_connect", _connect_to(libpq_url, connect_args))
-    event.listen(engine, "connect", _note_commit_warnings)
+    event.listen(engine, "connect", replication.note_commit_warnings)
     event.listen(engine, "handle_error", _read_only_is_lost)
     return engine
 
@@ -119,7 +80,7 @@ def make_engine(
 def _connect_to(libpq_url: str, connect_args: dict[str, Any]) -> Callable[..., Any]:
     """SQLAlchemy's connect, with the URL handed to libpq unchanged: SQLAlchemy's parsed
     parts of it (hosts, ports, database, query) are left out, its own arguments kept."""
-    url = _for_libpq(libpq_url)
+    url = for_libpq(libpq_url)
     passed = (*connect_args, "context", "client_encoding")
 
     def connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
@@ -295,10 +256,10 @@ class UnitOfWork:
         if self._autocommit is not None or self._kept:  # autocommit committed already
             return
         pooled = self.conn.connection
-        pooled.info.pop(_UNCONFIRMED, None)
-        with _cancelled_at_deadline(pooled.driver_connection):
+        pooled.info.pop(replication.UNCONFIRMED, None)
+        with replication.cancelled_at_deadline(pooled.driver_connection):
             self.conn.commit()
-        _confirm_commit(pooled.info, "COMMIT")
+        replication.confirm_commit(pooled.info, "COMMIT")
 
     def __exit__(
         self,
@@ -355,10 +316,10 @@ def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     cursor = info.get(_CURSOR)
     if cursor is None or cursor.connection is not driver:
         cursor = info[_CURSOR] = driver.cursor(row_factory=namedtuple_row)
-    info.pop(_UNCONFIRMED, None)
+    info.pop(replication.UNCONFIRMED, None)
     deadline = budget.cancel_at()
     if deadline is not None:
-        CANCELLER.watch(driver, deadline)
+        replication.CANCELLER.watch(driver, deadline)
     try:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -366,9 +327,9 @@ def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
     finally:
         if deadline is not None:
-            CANCELLER.done(driver)
+            replication.CANCELLER.done(driver)
     if driver.autocommit:  # the statement committed itself
-        _confirm_commit(info, sql)
+        replication.confirm_commit(info, sql)
     return row
 
 
@@ -443,105 +404,3 @@ def confirm_replicated(conn: Connection) -> None:
     without its standby's confirmation, when its own wait was cancelled; answering the
     replay as a success before this would acknowledge money the standby may not have."""
     fetch_one(conn, _REPLICATION_BARRIER, {})
-
-
-class CommitUnconfirmed(OperationalError):
-    """PostgreSQL committed, but without the synchronous standby's confirmation: the wait
-    for it was cancelled (by :data:`CANCELLER` at the request's deadline, or by an
-    operator), and PostgreSQL only warned. Should the primary now be lost, its standby
-    may not have the transaction, so the outcome is unknown: the caller answers its
-    internal error, and the provider's retry replays the transaction or applies it once."""
-
-
-_UNCONFIRMED = "wallet.commit_unconfirmed"
-
-
-def _note_commit_warnings(driver: psycopg.Connection[Any], record: Any) -> None:
-    """Note on the connection any WARNING (SQLSTATE 01000) the server sends: at commit,
-    that is "canceling wait for synchronous replication" (in the server's language)."""
-    info = record.info
-
-    def note(diagnostic: psycopg.errors.Diagnostic) -> None:
-        if diagnostic.sqlstate == "01000":
-            info[_UNCONFIRMED] = diagnostic.message_primary
-
-    driver.add_notice_handler(note)
-
-
-def _confirm_commit(info: dict[str, Any], sql: str) -> None:
-    warning = info.pop(_UNCONFIRMED, None)
-    if warning is not None:
-        raise CommitUnconfirmed(sql, None, psycopg.OperationalError(warning))
-
-
-class _Canceller:
-    """Cancels the statements still running at their request's deadline.
-
-    ``statement_timeout`` bounds a statement's work but not the wait for the synchronous
-    standby at commit (PostgreSQL stops the timer before committing), so with the standby
-    gone a bet would wait until it came back, holding its gunicorn thread and connection.
-    A callback's statements are noted here with :func:`app.budget.cancel_at`, and a
-    thread per process sends PostgreSQL a cancel request for any still running then. A
-    cancelled statement fails and rolls back; a cancelled wait for the standby leaves its
-    transaction committed locally, with the warning that :class:`CommitUnconfirmed` reports.
-    """
-
-    def __init__(self, tick_s: float = 0.05) -> None:
-        self._running: dict[int, tuple[float, psycopg.Connection[Any]]] = {}
-        self._tick_s = tick_s
-        self._started = False
-        self._start_lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._forget)
-
-    def watch(self, driver: psycopg.Connection[Any], deadline: float) -> None:
-        if not self._started:
-            self._start()
-        self._running[id(driver)] = (deadline, driver)
-
-    def done(self, driver: psycopg.Connection[Any]) -> None:
-        self._running.pop(id(driver), None)
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if not self._started:
-                thread = threading.Thread(target=self._run, name="canceller", daemon=True)
-                thread.start()
-                self._started = True
-
-    def _forget(self) -> None:
-        """In a forked child: the parent's thread and statements are not ours."""
-        self._started = False
-        self._running = {}
-        self._start_lock = threading.Lock()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self._tick_s)
-            now = time.monotonic()
-            for key, entry in list(self._running.items()):
-                if entry[0] <= now and self._running.get(key) is entry:
-                    self._running.pop(key, None)
-                    _cancel(entry[1])
-
-
-def _cancel(driver: psycopg.Connection[Any]) -> None:
-    try:
-        driver.cancel_safe(timeout=1)
-    except Exception as exc:  # noqa: BLE001 - the statement's own thread sees what happened
-        _log.debug("cancel request not sent", error=type(exc).__name__)
-
-
-CANCELLER = _Canceller()
-
-
-@contextmanager
-def _cancelled_at_deadline(driver: psycopg.Connection[Any] | None) -> Iterator[None]:
-    deadline = budget.cancel_at()
-    if deadline is None or driver is None:
-        yield
-        return
-    CANCELLER.watch(driver, deadline)
-    try:
-        yield
-    finally:
-        CANCELLER.done(driver)
