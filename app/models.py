@@ -103,6 +103,11 @@ class ProviderTransaction(Base):
             postgresql_where=text("kind = 'rollback' AND status = 'applied'"),
         ),
         Index("ix_provider_transactions_account_id", "account_id", "id"),
+        Index(
+            "ix_provider_transactions_protection_declines",
+            "created_at",
+            postgresql_where=text("reason IN ('limit_exceeded', 'player_excluded')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -119,6 +124,9 @@ class ProviderTransaction(Base):
     balance_before: Mapped[Decimal] = mapped_column(Money)
     balance_after: Mapped[Decimal] = mapped_column(Money)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A bet or deposit declined by a limit: which one ('loss/day') and what it had left.
+    limit_name: Mapped[str | None] = mapped_column(String(16))
+    limit_remaining: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
