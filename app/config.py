@@ -6,9 +6,12 @@ import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
 
+from app.core import durations
+from app.errors import InvalidRequest
 from app.money import CURRENCY_EXPONENTS
 
 
@@ -93,10 +96,15 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "IGPX_INSUFFICIENT_FUNDS_CODE": _str(
             env, "IGPX_INSUFFICIENT_FUNDS_CODE", "INSUFFICIENT_FUNDS"
         ),
+        "IGPX_LIMIT_EXCEEDED_CODE": _str(env, "IGPX_LIMIT_EXCEEDED_CODE", "LIMIT_EXCEEDED"),
+        "IGPX_USER_EXCLUDED_CODE": _str(env, "IGPX_USER_EXCLUDED_CODE", "USER_EXCLUDED"),
         "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
         **_hypetech(env),
         "UPSIDE_JWT_SECRET": _str(env, "UPSIDE_JWT_SECRET"),
         "UPSIDE_REPLAY_WINDOW_S": _int(env, "UPSIDE_REPLAY_WINDOW_S", 30, problems),
+        "UPSIDE_PAYOUT_GRACE": _duration(env, "UPSIDE_PAYOUT_GRACE", "24h", problems),
+        "LIMITS_TIMEZONE": _timezone(env, "LIMITS_TIMEZONE", problems),
+        "LIMIT_INCREASE_DELAY": _duration(env, "LIMIT_INCREASE_DELAY", "24h", problems),
         "UPSIDE_KEY_ENCRYPTION_KEY": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY"),
         "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS": _str(env, "UPSIDE_KEY_ENCRYPTION_KEY_PREVIOUS"),
         **_previous_secrets(env, problems),
@@ -117,11 +125,34 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     problems += _check_budget(config)
     problems += _check_previous_secrets(config)
     problems += _check_hypetech(config)
+    if config["UPSIDE_PAYOUT_GRACE"].months:
+        problems.append("UPSIDE_PAYOUT_GRACE must be given in m, h, d or w, not months")
     if not 1 <= config["UPSIDE_REPLAY_WINDOW_S"] <= 3600:
         problems.append("UPSIDE_REPLAY_WINDOW_S must be between 1 and 3600 seconds")
     if problems:
         raise ConfigError("\n".join(problems))
     return config
+
+
+def _duration(
+    env: Mapping[str, str], name: str, default: str, problems: list[str]
+) -> durations.Duration:
+    try:
+        return durations.parse(_str(env, name, default) or default)
+    except InvalidRequest as exc:
+        problems.append(f"{name}: {exc}")
+        return durations.parse(default)
+
+
+def _timezone(env: Mapping[str, str], name: str, problems: list[str]) -> str:
+    """An IANA time zone name such as ``Europe/London`` (default ``UTC``)."""
+    zone = _str(env, name, "UTC") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError):
+        problems.append(f"{name} must be an IANA time zone such as UTC or Europe/London")
+        return "UTC"
+    return zone
 
 
 def _check_budget(config: dict[str, Any]) -> list[str]:
