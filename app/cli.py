@@ -15,7 +15,7 @@ from sqlalchemy import Connection, create_engine, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from app import create_app, db, db_roles, ledger, migrate, money, players, wallet
+from app import create_app, db, db_roles, ledger, limits_commands, migrate, money, players, wallet
 from app.cli_support import emit, fail, in_transaction, json_option, table
 from app.config import ConfigError
 from app.errors import WalletError
@@ -64,6 +64,7 @@ def _owner_url() -> str:
 def db_upgrade() -> None:
     """Apply every pending migration (as DATABASE_MIGRATION_URL's role when set)."""
     migrate.upgrade(_owner_url())
+    limits_commands.store_timezone(_owner_url(), current_app.config["LIMITS_TIMEZONE"])
     click.echo("database is at the latest schema")
 
 
@@ -176,8 +177,12 @@ def _cashier(
     )
     outcome = in_transaction(wallet.execute, request)
     if outcome.declined:
+        why = str(outcome.reason)
+        if outcome.limit and outcome.remaining is not None:
+            left = money.format_amount(outcome.remaining, currency)
+            why += f" ({outcome.limit} limit: {left} {currency} left)"
         fail(
-            f"{kind} declined: {outcome.reason}; balance is "
+            f"{kind} declined: {why}; balance is "
             f"{money.format_amount(outcome.balance_after, currency)} {currency}"
         )
     data = {
@@ -379,6 +384,7 @@ def _add_provider_commands() -> None:
     from app.simulate.cli import simulate
 
     cli.add_command(report_commands.cli)
+    limits_commands.register(cli, players_cli, report_commands.cli)
     cli.add_command(simulate)
     cli.add_command(callbacks_cli.cli)
     for provider in PROVIDERS:
