@@ -34,16 +34,19 @@ from app.errors import InvalidRequest
 from app.upside_errors import (
     BetAboveMaxBet,
     InsufficientBalance,
+    LimitExceeded,
     PayoutAboveMaximum,
     PayoutAlreadyProcessed,
     PayoutInProgress,
     PlayerBlocked,
+    PlayerExcluded,
     PoolCannotPay,
     SessionAlreadyFinished,
     SessionAlreadyUsed,
     SessionNotFound,
     SessionOfAnotherGame,
     SessionOfAnotherPlayer,
+    UpsideError,
 )
 from app.upside_models import upside_sessions
 
@@ -83,7 +86,7 @@ class Settlement:
     balance: int
     result: str | None = None
     payout: int = 0
-    declined: InsufficientBalance | PlayerBlocked | None = None
+    declined: UpsideError | None = None
     player_id: str | None = None
 
 
@@ -234,9 +237,16 @@ def _money(player_id: str, game: games.Game, step: str, session_id: str, atomic:
     )
 
 
-def _decline(outcome: wallet.Outcome, request: BetRequest) -> InsufficientBalance | PlayerBlocked:
+def _decline(outcome: wallet.Outcome, request: BetRequest) -> UpsideError:
     if outcome.reason is wallet.Reason.PLAYER_BLOCKED:
         return PlayerBlocked(f"player {request.player_id!r} is blocked and cannot bet")
+    if outcome.reason is wallet.Reason.PLAYER_EXCLUDED:
+        return PlayerExcluded(f"player {request.player_id!r} is self-excluded or on a time-out")
+    if outcome.reason is wallet.Reason.LIMIT_EXCEEDED:
+        left = win_units.to_atomic(outcome.remaining or 0)
+        return LimitExceeded(
+            f"betAmount {request.bet} is above the player's {outcome.limit} limit: {left} left"
+        )
     return InsufficientBalance(
         f"insufficient WIN: balance {win_units.to_atomic(outcome.balance_after)} "
         f"is below betAmount {request.bet}"

@@ -44,6 +44,10 @@ class PlayerBlocked(NotAllowed):
     code = "PLAYER_BLOCKED"
 
 
+class PlayerExcluded(NotAllowed):
+    code = "PLAYER_EXCLUDED"
+
+
 # --- 404 ------------------------------------------------------------------------------------
 class NotFound(UpsideError):
     code = "NOT_FOUND"
@@ -95,6 +99,10 @@ class InsufficientBalance(Unprocessable):
 
 class BetAboveMaxBet(Unprocessable):
     code = "BET_ABOVE_MAX_BET"
+
+
+class LimitExceeded(Unprocessable):
+    code = "LIMIT_EXCEEDED"
 
 
 class GameInactive(Unprocessable):
