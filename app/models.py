@@ -51,6 +51,9 @@ class Player(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     blocked: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The end of the player's longest self-exclusion or time-out ('infinity': permanent);
+    # bets and deposits are declined before it (app/core/exclusions.py).
+    excluded_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -73,6 +76,8 @@ class Account(Base):
     name: Mapped[str | None] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(8))
     balance: Mapped[Decimal] = mapped_column(Money, server_default=text("0"))
+    # Whether the account has limits (player_limits): only then does a bet check them.
+    limited: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -1,13 +1,14 @@
 """Self-exclusion and time-outs: while one is in force the player cannot bet or deposit.
 
 A self-exclusion runs for a duration, until a date, or for ever; a time-out is a short
-break (``--for 24h``). Both are rows of ``player_exclusions`` and both end by
-themselves: ``wallet_transfer`` declines a bet or a deposit while
-``exclusions_in_force`` (``app/core/sql/``) finds one, under the player's row lock.
-Wins, rollbacks, payouts and withdrawals are never refused. Nothing lifts an exclusion
-early: a new one can only add to it, and ``unexclude`` refuses while one is in force;
-once it has ended, ``unexclude`` records that the operator checked the player may
-return.
+break (``--for 24h``). Each is a row of ``player_exclusions`` (who, why, from, until),
+and ``players.excluded_until`` holds the latest end of them all ('infinity' for a
+permanent one): ``wallet_transfer`` declines a bet or a deposit before that time, read
+from the player row it joins anyway, so players never excluded pay nothing for the
+check. Both end by themselves. Wins, rollbacks, payouts and withdrawals are never
+refused. Nothing lifts an exclusion early: a new one can only push ``excluded_until``
+later, and ``unexclude`` refuses while one is in force; once it has ended,
+``unexclude`` records that the operator checked the player may return.
 
 Functions take a Connection inside an open transaction and never commit.
 """
@@ -92,9 +93,16 @@ SELECT n.now,
 FROM (SELECT wallet_now() AS now) AS n CROSS JOIN limits_timezone() AS zone
 """
 _EXCLUDE = """
-INSERT INTO player_exclusions (player_id, kind, starts_at, ends_at, reason, created_by)
-VALUES (:player, :kind, :starts_at, :ends_at, :reason, :by)
-RETURNING *
+WITH made AS (
+    INSERT INTO player_exclusions (player_id, kind, starts_at, ends_at, reason, created_by)
+    VALUES (:player, :kind, :starts_at, :ends_at, :reason, :by)
+    RETURNING *
+), player AS (
+    UPDATE players p
+    SET excluded_until = greatest(p.excluded_until, coalesce(made.ends_at, 'infinity'))
+    FROM made WHERE p.id = made.player_id
+)
+SELECT * FROM made
 """
 
 
@@ -105,8 +113,8 @@ def in_force(conn: Connection, player_id: str) -> list[Exclusion]:
 
 
 _IN_FORCE = """
-SELECT e.* FROM exclusions_in_force(:player, wallet_now()) AS f
-JOIN player_exclusions e ON e.id = f.id
+SELECT e.* FROM player_exclusions e CROSS JOIN (SELECT wallet_now() AS now) AS n
+WHERE e.player_id = :player AND e.starts_at <= n.now AND (e.ends_at IS NULL OR e.ends_at > n.now)
 ORDER BY e.ends_at DESC NULLS FIRST, e.id
 """
 

@@ -254,6 +254,7 @@ class _Changer:
 
     def delete(self) -> None:
         self.conn.execute(text(_DELETE), self.key)
+        self.conn.execute(text(_STILL_LIMITED), self.key)
 
     def record(
         self,
@@ -289,8 +290,12 @@ SELECT amount, pending_amount, pending_at FROM player_limits
 WHERE account_id = :account AND kind = :kind AND period = :period
 """
 _INSERT = """
-INSERT INTO player_limits (account_id, kind, period, amount)
-VALUES (:account, :kind, :period, :amount)
+WITH added AS (
+    INSERT INTO player_limits (account_id, kind, period, amount)
+    VALUES (:account, :kind, :period, :amount)
+    RETURNING account_id
+)
+UPDATE accounts a SET limited = true FROM added WHERE a.id = added.account_id
 """
 _RECOUNT = """
 INSERT INTO limit_usage AS u (account_id, kind, period, period_start, amount)
@@ -313,6 +318,10 @@ WITH gone AS (
 )
 DELETE FROM limit_usage u USING gone
 WHERE u.account_id = gone.account_id AND u.kind = gone.kind AND u.period = gone.period
+"""
+_STILL_LIMITED = """
+UPDATE accounts SET limited = EXISTS (SELECT 1 FROM player_limits WHERE account_id = :account)
+WHERE id = :account
 """
 _RECORD = """
 INSERT INTO limit_changes (account_id, kind, period, action, old_amount, new_amount,
@@ -396,9 +405,10 @@ def bet_allowance(conn: Connection, player_id: str, currency: str) -> Decimal | 
 
 
 _ALLOWANCE = """
-SELECT EXISTS (SELECT 1 FROM exclusions_in_force(a.player_id, n.now)) AS excluded, c.remaining
+SELECT coalesce(p.excluded_until > n.now, false) AS excluded, c.remaining
 FROM (SELECT wallet_now() AS now) AS n
 JOIN accounts a ON a.player_id = :player AND a.currency = :currency
+JOIN players p ON p.id = a.player_id
 LEFT JOIN LATERAL limit_check(a.id, 'bet', n.now) AS c ON true
 """
 

@@ -2,8 +2,10 @@
 
 The money functions check limits and exclusions under the player's row lock and keep
 the period totals (``limit_usage``) as bets, wins, rollbacks and deposits apply, so
-they are installed again; a declined bet records which limit declined it and what was
-left (``provider_transactions.limit_name``, ``limit_remaining``).
+they are installed again. ``accounts.limited`` and ``players.excluded_until`` let them
+tell from the rows they already lock and join whether there is anything to check. A
+declined bet records which limit declined it and what was left
+(``provider_transactions.limit_name``, ``limit_remaining``).
 
 Revision ID: 0007
 Revises: 0006
@@ -133,6 +135,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_player_exclusions")),
     )
     op.create_index("ix_player_exclusions_player_id", "player_exclusions", ["player_id", "ends_at"])
+    op.add_column(
+        "accounts",
+        sa.Column("limited", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+    )
+    op.add_column("players", _time("excluded_until", nullable=True))
     op.add_column("provider_transactions", sa.Column("limit_name", sa.String(16), nullable=True))
     op.add_column("provider_transactions", _money("limit_remaining", nullable=True))
     op.create_index(

@@ -19,7 +19,6 @@ FUNCTIONS = (
     "wallet_now",
     "limits_timezone",
     "limit_period_start",
-    "exclusions_in_force",
     "limit_check",
     "limit_count",
     "limit_recount",

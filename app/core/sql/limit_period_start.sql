@@ -8,5 +8,7 @@ CREATE FUNCTION limit_period_start(
     period_ text, at_ timestamptz, zone_ text, later_ integer DEFAULT 0
 ) RETURNS timestamptz LANGUAGE sql STABLE AS $$
     SELECT (date_trunc(period_, at_ AT TIME ZONE zone_)
-            + later_ * ('1 ' || period_)::interval) AT TIME ZONE zone_
+            + later_ * CASE period_ WHEN 'day' THEN interval '1 day'
+                                    WHEN 'week' THEN interval '1 week'
+                                    ELSE interval '1 month' END) AT TIME ZONE zone_
 $$;

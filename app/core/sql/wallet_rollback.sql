@@ -35,7 +35,7 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT a.id, a.balance INTO acct
+    SELECT a.id, a.balance, a.limited INTO acct
     FROM accounts a JOIN players p ON p.id = a.player_id
     WHERE a.player_id = player_id_ AND a.currency = currency_
     FOR UPDATE OF a;
@@ -87,7 +87,9 @@ BEGIN
 
     IF leg_accounts IS NOT NULL THEN
         PERFORM ledger_post('rollback', recorded, leg_accounts, leg_currencies, leg_amounts);
-        PERFORM limit_count(acct.id, original.kind, -original.amount, original.created_at);
+        IF acct.limited THEN
+            PERFORM limit_count(acct.id, original.kind, -original.amount, original.created_at);
+        END IF;
     END IF;
 
     RETURN QUERY SELECT recorded, external_id_, 'rollback'::text, status_, reason_, player_id_,

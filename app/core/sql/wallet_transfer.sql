@@ -5,9 +5,11 @@
 -- 3. the outcome decided under the lock: a rollback of this player's account recorded
 --    first for this bet or win cancels it (a tombstone; another player's or currency's
 --    tombstone with the same id does not); a bet by a blocked player, a bet or deposit
---    by an excluded or timed-out player, one past a limit (limit_check: the one with
---    the least left is named) and a debit past the balance are declined; anything else
---    moves the amount. Wins and withdrawals are never declined for protection;
+--    by a self-excluded or timed-out player (players.excluded_until), one past a limit
+--    (limit_check, on an account with limits: the one with the least left is named) and
+--    a debit past the balance are declined; anything else moves the amount. Wins and
+--    withdrawals are never declined for protection. Players without an exclusion or a
+--    limit pay for neither: both are read from the rows this step locks and joins;
 -- 4. the provider transaction recorded under its unique key; if a concurrent duplicate
 --    committed first, its row is returned as a replay;
 -- 5. the journal transaction and its two legs (ledger_post), which move the cached
@@ -47,7 +49,7 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT a.id, a.balance, p.blocked INTO acct
+    SELECT a.id, a.balance, a.limited, p.blocked, p.excluded_until INTO acct
     FROM accounts a JOIN players p ON p.id = a.player_id
     WHERE a.player_id = player_id_ AND a.currency = currency_
     FOR UPDATE OF a;
@@ -65,13 +67,11 @@ BEGIN
     ELSIF kind_ = 'bet' AND acct.blocked THEN
         status_ := 'declined';
         reason_ := 'player_blocked';
-    ELSIF kind_ IN ('bet', 'deposit') AND EXISTS (
-        SELECT 1 FROM exclusions_in_force(player_id_, at_)
-    ) THEN
+    ELSIF kind_ IN ('bet', 'deposit') AND acct.excluded_until > at_ THEN
         status_ := 'declined';
         reason_ := 'player_excluded';
     ELSE
-        IF kind_ IN ('bet', 'deposit') THEN
+        IF acct.limited AND kind_ IN ('bet', 'deposit') THEN
             SELECT c.limit_name, c.remaining INTO tightest, tightest_left
             FROM limit_check(acct.id, kind_, at_) AS c;
         END IF;
@@ -114,7 +114,7 @@ BEGIN
         END IF;
         PERFORM ledger_post(kind_, recorded, ARRAY[acct.id, other],
             ARRAY[currency_, currency_], ARRAY[delta, -delta]);
-        IF kind_ <> 'withdrawal' THEN
+        IF acct.limited AND kind_ <> 'withdrawal' THEN
             PERFORM limit_count(acct.id, kind_, amount_, at_);
         END IF;
     END IF;
