@@ -98,7 +98,8 @@ class LimitView:
 
 def parse(kind: str, raw: str, currency: str) -> Limit:
     """``"50/day"`` in ``currency`` → Limit(kind, "day", Decimal("50"))."""
-    amount_text, _, period = raw.strip().partition("/")
+    amount_text, _, period = raw.strip().lower().partition("/")
+    period = period.strip()
     if period not in PERIODS:
         raise InvalidRequest(
             f"--{kind} {raw!r}: write AMOUNT/PERIOD with a period of day, week or month, "
@@ -111,9 +112,10 @@ def parse(kind: str, raw: str, currency: str) -> Limit:
     return Limit(kind, period, amount)
 
 
-def check_period(kind: str, period: str) -> str:
+def check_period(kind: str, raw: str) -> str:
+    period = raw.strip().lower()
     if period not in PERIODS:
-        raise InvalidRequest(f"--{kind} {period!r}: the period is day, week or month")
+        raise InvalidRequest(f"--{kind} {raw!r}: the period is day, week or month")
     return period
 
 
