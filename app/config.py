@@ -7,8 +7,12 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
+
+from app.core import durations
+from app.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from app.providers.registry import Provider
@@ -108,6 +112,8 @@ def load_config(
         "DB_STATEMENT_TIMEOUT_MS": _int(env, "DB_STATEMENT_TIMEOUT_MS", budget * 3 // 4, problems),
         "LOG_LEVEL": (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
         "OUTBOUND_TIMEOUT_S": _int(env, "OUTBOUND_TIMEOUT_S", 10, problems),
+        "LIMITS_TIMEZONE": _timezone(env, "LIMITS_TIMEZONE", problems),
+        "LIMIT_INCREASE_DELAY": duration(env, "LIMIT_INCREASE_DELAY", "24h", problems),
         **_previous_secrets(env, rotating, problems),
         "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
         "DATABASE_REPLICA_URL": _str(env, "DATABASE_REPLICA_URL"),
@@ -145,6 +151,27 @@ def _registry() -> Sequence[Provider]:
     from app.providers import PROVIDERS
 
     return PROVIDERS
+
+
+def duration(
+    env: Mapping[str, str], name: str, default: str, problems: list[str]
+) -> durations.Duration:
+    try:
+        return durations.parse(_str(env, name, default) or default)
+    except InvalidRequest as exc:
+        problems.append(f"{name}: {exc}")
+        return durations.parse(default)
+
+
+def _timezone(env: Mapping[str, str], name: str, problems: list[str]) -> str:
+    """An IANA time zone name such as ``Europe/London`` (default ``UTC``)."""
+    zone = _str(env, name, "UTC") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError):
+        problems.append(f"{name} must be an IANA time zone such as UTC or Europe/London")
+        return "UTC"
+    return zone
 
 
 def _check_budget(config: dict[str, Any]) -> list[str]:

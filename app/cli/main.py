@@ -14,6 +14,7 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import create_app
+from app.cli import limits
 from app.cli.support import emit, fail, json_option, run_as_admin, table
 from app.config import ConfigError
 from app.core import ledger, money, players, reports, wallet
@@ -63,6 +64,7 @@ def _owner_url() -> str:
 def db_upgrade() -> None:
     """Apply every pending migration (as DATABASE_MIGRATION_URL's role when set)."""
     migrate.upgrade(_owner_url())
+    limits.store_timezone(_owner_url(), current_app.config["LIMITS_TIMEZONE"])
     click.echo("database is at the latest schema")
 
 
@@ -169,8 +171,12 @@ def _cashier(
     )
     outcome = run_as_admin(wallet.execute, request)
     if outcome.declined:
+        why = str(outcome.reason)
+        if outcome.limit and outcome.remaining is not None:
+            left = money.format_amount(outcome.remaining, currency)
+            why += f" ({outcome.limit} limit: {left} {currency} left)"
         fail(
-            f"{kind} declined: {outcome.reason}; balance is "
+            f"{kind} declined: {why}; balance is "
             f"{money.format_amount(outcome.balance_after, currency)} {currency}"
         )
     data = {
@@ -311,6 +317,7 @@ def _add_provider_commands() -> None:
     from app.providers import PROVIDERS
 
     cli.add_command(reports.cli)
+    limits.register(cli, players_cli, reports.cli)
     cli.add_command(simulate)
     cli.add_command(callbacks.cli)
     for provider in PROVIDERS:

@@ -51,6 +51,9 @@ class Player(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     blocked: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The end of the player's longest self-exclusion or time-out ('infinity': permanent);
+    # bets and deposits are declined before it (app/core/exclusions.py).
+    excluded_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -73,6 +76,8 @@ class Account(Base):
     name: Mapped[str | None] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(8))
     balance: Mapped[Decimal] = mapped_column(Money, server_default=text("0"))
+    # Whether the account has limits (player_limits): only then does a bet check them.
+    limited: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -103,6 +108,11 @@ class ProviderTransaction(Base):
             postgresql_where=text("kind = 'rollback' AND status = 'applied'"),
         ),
         Index("ix_provider_transactions_account_id", "account_id", "id"),
+        Index(
+            "ix_provider_transactions_protection_declines",
+            "created_at",
+            postgresql_where=text("reason IN ('limit_exceeded', 'player_excluded')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -119,6 +129,9 @@ class ProviderTransaction(Base):
     balance_before: Mapped[Decimal] = mapped_column(Money)
     balance_after: Mapped[Decimal] = mapped_column(Money)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A bet or deposit declined by a limit: which one ('loss/day') and what it had left.
+    limit_name: Mapped[str | None] = mapped_column(String(16))
+    limit_remaining: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

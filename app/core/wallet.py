@@ -6,11 +6,13 @@ How a request is applied exactly once
    payload is the same, else raise ``TransactionConflict``. No lock is taken.
 2. Lock the player's account row (``SELECT … FOR UPDATE``). Every request that
    can move this player's money now waits its turn.
-3. Decide the outcome under the lock (funds, blocked player, tombstones of this
-   account, whether a rollback's original was already reversed) and insert the
-   provider transaction with ``ON CONFLICT DO NOTHING``. If a concurrent
-   duplicate committed first, the insert returns nothing and its row is replayed.
-4. Post the journal transaction, which moves the cached balance (``ledger_post``).
+3. Decide the outcome under the lock (funds, blocked player, exclusions and limits,
+   tombstones of this account, whether a rollback's original was already reversed)
+   and insert the provider transaction with ``ON CONFLICT DO NOTHING``. If a
+   concurrent duplicate committed first, the insert returns nothing and its row is
+   replayed.
+4. Post the journal transaction, which moves the cached balance (``ledger_post``),
+   and the period totals of the account's limits (``limit_count``).
 
 The steps run inside PostgreSQL, in the functions of ``app/core/sql/``:
 ``wallet_transfer`` (bet, win, deposit, withdrawal) and ``wallet_rollback``. Each
@@ -64,6 +66,8 @@ class Reason(StrEnum):
     CANCELLED = "cancelled"
     ALREADY_ROLLED_BACK = "already_rolled_back"
     NOTHING_TO_REVERSE = "nothing_to_reverse"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    PLAYER_EXCLUDED = "player_excluded"
 
 
 CASHIER = "cashier"
@@ -100,6 +104,8 @@ class Outcome:
     balance_before: Decimal
     balance_after: Decimal
     replayed: bool = False
+    limit: str | None = None  # the limit that declined it ('loss/day') and what it had left
+    remaining: Decimal | None = None
 
     @property
     def declined(self) -> bool:
@@ -144,6 +150,8 @@ def execute(conn: Connection, request: Request) -> Outcome:
         request.amount,
         row.balance_before,
         row.balance_after,
+        limit=row.limit_name,
+        remaining=row.limit_remaining,
     )
 
 
@@ -246,4 +254,6 @@ def _replay(row: Any, request: Request) -> Outcome:
         row.balance_before,
         row.balance_after,
         replayed=True,
+        limit=row.limit_name,
+        remaining=row.limit_remaining,
     )

@@ -30,6 +30,11 @@ TABLE_PRIVILEGES: dict[str, str] = {
     "upside_used_signatures": "SELECT, INSERT, DELETE",
     "upside_rate_windows": "SELECT, INSERT, UPDATE, DELETE",
     "callbacks": "SELECT, INSERT, DELETE",
+    "wallet_settings": "SELECT",
+    "player_limits": "SELECT, INSERT, UPDATE, DELETE",
+    "limit_usage": "SELECT, INSERT, UPDATE, DELETE",
+    "limit_changes": "SELECT, INSERT",
+    "player_exclusions": "SELECT, INSERT, UPDATE",
     "alembic_version": "SELECT",
 }
 _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")

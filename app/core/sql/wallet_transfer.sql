@@ -4,11 +4,16 @@
 --    which of player or currency is missing);
 -- 3. the outcome decided under the lock: a rollback of this player's account recorded
 --    first for this bet or win cancels it (a tombstone; another player's or currency's
---    tombstone with the same id does not); a bet by a blocked player and a debit past
---    the balance are declined; anything else moves the amount;
+--    tombstone with the same id does not); a bet by a blocked player, a bet or deposit
+--    by a self-excluded or timed-out player (players.excluded_until), one past a limit
+--    (limit_check, on an account with limits: the one with the least left is named) and
+--    a debit past the balance are declined; anything else moves the amount. Wins and
+--    withdrawals are never declined for protection. Players without an exclusion or a
+--    limit pay for neither: both are read from the rows this step locks and joins;
 -- 4. the provider transaction recorded under its unique key; if a concurrent duplicate
 --    committed first, its row is returned as a replay;
--- 5. the journal transaction and its two legs (ledger_post), which move the cached balance.
+-- 5. the journal transaction and its two legs (ledger_post), which move the cached
+--    balance, and the limits' period totals (limit_count).
 -- Every statement of a VOLATILE function takes a fresh snapshot, so 4 sees a duplicate
 -- that committed while 2 waited. 'rollback' is a literal so the partial index on
 -- rollbacks serves the tombstone check in a generic plan.
@@ -19,7 +24,8 @@ CREATE FUNCTION wallet_transfer(
 ) RETURNS TABLE (
     id bigint, external_id text, kind text, status text, reason text, player_id text,
     currency text, amount numeric, reference_id text, account_id bigint,
-    balance_before numeric, balance_after numeric, replayed boolean, original_amount numeric
+    balance_before numeric, balance_after numeric, replayed boolean, original_amount numeric,
+    limit_name text, limit_remaining numeric
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -29,6 +35,11 @@ DECLARE
     reason_ text;
     recorded bigint;
     other bigint;
+    at_ timestamptz := wallet_now();
+    tightest text;
+    tightest_left numeric;
+    limit_ text;
+    left_ numeric;
 BEGIN
     IF kind_ NOT IN ('bet', 'win', 'deposit', 'withdrawal') THEN
         RAISE EXCEPTION 'wallet_transfer does not handle %', kind_;
@@ -38,7 +49,7 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT a.id, a.balance, p.blocked INTO acct
+    SELECT a.id, a.balance, a.limited, p.blocked, p.excluded_until INTO acct
     FROM accounts a JOIN players p ON p.id = a.player_id
     WHERE a.player_id = player_id_ AND a.currency = currency_
     FOR UPDATE OF a;
@@ -56,19 +67,35 @@ BEGIN
     ELSIF kind_ = 'bet' AND acct.blocked THEN
         status_ := 'declined';
         reason_ := 'player_blocked';
-    ELSIF kind_ IN ('bet', 'withdrawal') AND acct.balance < amount_ THEN
+    ELSIF kind_ IN ('bet', 'deposit') AND acct.excluded_until > at_ THEN
         status_ := 'declined';
-        reason_ := 'insufficient_funds';
-    ELSIF kind_ IN ('bet', 'withdrawal') THEN
-        delta := -amount_;
+        reason_ := 'player_excluded';
     ELSE
-        delta := amount_;
+        IF acct.limited AND kind_ IN ('bet', 'deposit') THEN
+            SELECT c.limit_name, c.remaining INTO tightest, tightest_left
+            FROM limit_check(acct.id, kind_, at_) AS c;
+        END IF;
+        IF tightest_left < amount_ THEN
+            status_ := 'declined';
+            reason_ := 'limit_exceeded';
+            limit_ := tightest;
+            left_ := tightest_left;
+        ELSIF kind_ IN ('bet', 'withdrawal') AND acct.balance < amount_ THEN
+            status_ := 'declined';
+            reason_ := 'insufficient_funds';
+        ELSIF kind_ IN ('bet', 'withdrawal') THEN
+            delta := -amount_;
+        ELSE
+            delta := amount_;
+        END IF;
     END IF;
 
     INSERT INTO provider_transactions AS t (provider, external_id, kind, player_id, currency,
-        amount, reference_id, status, reason, account_id, balance_before, balance_after, details)
+        amount, reference_id, status, reason, account_id, balance_before, balance_after, details,
+        limit_name, limit_remaining, created_at)
     VALUES (provider_, external_id_, kind_, player_id_, currency_, amount_, reference_id_,
-        status_, reason_, acct.id, acct.balance, acct.balance + delta, details_)
+        status_, reason_, acct.id, acct.balance, acct.balance + delta, details_,
+        limit_, left_, at_)
     ON CONFLICT (provider, external_id) DO NOTHING
     RETURNING t.id INTO recorded;
     IF recorded IS NULL THEN
@@ -87,10 +114,13 @@ BEGIN
         END IF;
         PERFORM ledger_post(kind_, recorded, ARRAY[acct.id, other],
             ARRAY[currency_, currency_], ARRAY[delta, -delta]);
+        IF acct.limited AND kind_ <> 'withdrawal' THEN
+            PERFORM limit_count(acct.id, kind_, amount_, at_);
+        END IF;
     END IF;
 
     RETURN QUERY SELECT recorded, external_id_, kind_, status_, reason_, player_id_, currency_,
         amount_, reference_id_, acct.id::bigint, acct.balance::numeric,
-        (acct.balance + delta)::numeric, false, NULL::numeric;
+        (acct.balance + delta)::numeric, false, NULL::numeric, limit_, left_;
 END
 $$;

@@ -274,6 +274,8 @@ def _balance(conn: Connection, player: str, given: str | None) -> tuple[str, Dec
 DECLINES = {
     wallet.Reason.INSUFFICIENT_FUNDS: (402, "INSUFFICIENT_FUNDS", "Insufficient funds"),
     wallet.Reason.PLAYER_BLOCKED: (403, "PLAYER_BLOCKED", "Player is blocked"),
+    wallet.Reason.PLAYER_EXCLUDED: (403, "PLAYER_EXCLUDED", "Player is self-excluded"),
+    wallet.Reason.LIMIT_EXCEEDED: (403, "LIMIT_EXCEEDED", "Player limit exceeded"),
     wallet.Reason.CANCELLED: (409, "TRANSACTION_ROLLED_BACK", "Transaction was rolled back"),
 }
 ERRORS: list[tuple[type[Exception], int, str, str]] = [
@@ -297,6 +299,12 @@ def _declined(outcome: wallet.Outcome) -> ResponseReturnValue:
     if status == 402:
         extra = {
             "balance": money.format_amount(outcome.balance_after, outcome.currency),
+            "currency": outcome.currency,
+        }
+    if outcome.remaining is not None:
+        extra = {
+            "limit": outcome.limit,
+            "remaining": money.format_amount(outcome.remaining, outcome.currency),
             "currency": outcome.currency,
         }
     amount = money.format_amount(outcome.amount, outcome.currency)

@@ -39,6 +39,10 @@ class ProblemSchema(AnswerSchema):
     detail = fields.String(required=True)
     code = fields.String(required=True, metadata={"example": "INVALID_SIGNATURE"})
     balance = fields.String(metadata={"description": "with 402 INSUFFICIENT_FUNDS"})
+    limit = fields.String(metadata={"description": "with 403 LIMIT_EXCEEDED, e.g. loss/day"})
+    remaining = fields.String(
+        metadata={"description": "with 403 LIMIT_EXCEEDED: what the limit leaves this period"}
+    )
 
 
 _PROBLEMS: Answers = {

@@ -96,9 +96,17 @@ def _answer(money_request: wallet.Request) -> ResponseReturnValue:
     return jsonify(error=None, transaction_id=str(outcome.transaction_id))
 
 
+# Declines whose code the operator may respell to match IGPX's own list.
+CONFIGURED_CODES = {
+    wallet.Reason.INSUFFICIENT_FUNDS: "IGPX_INSUFFICIENT_FUNDS_CODE",
+    wallet.Reason.LIMIT_EXCEEDED: "IGPX_LIMIT_EXCEEDED_CODE",
+    wallet.Reason.PLAYER_EXCLUDED: "IGPX_USER_EXCLUDED_CODE",
+}
+
+
 def _decline_code(reason: wallet.Reason | None) -> str:
-    if reason is wallet.Reason.INSUFFICIENT_FUNDS:
-        return str(current_app.config["IGPX_INSUFFICIENT_FUNDS_CODE"])
+    if reason in CONFIGURED_CODES:
+        return str(current_app.config[CONFIGURED_CODES[reason]])
     return DECLINE_CODES.get(reason, "INTERNAL_ERROR") if reason else "INTERNAL_ERROR"
 
 

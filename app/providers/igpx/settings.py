@@ -1,5 +1,6 @@
 """IGPX's settings: the callback secret, the outbound API and its credentials, and how
-insufficient funds is spelled (the provider's PDF spells it ``INSUFFICENT_FUNDS``)."""
+insufficient funds, a limit and an exclusion are spelled (the provider's PDF spells
+insufficient funds ``INSUFFICENT_FUNDS``)."""
 
 from __future__ import annotations
 
@@ -21,4 +22,6 @@ def read(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         "IGPX_INSUFFICIENT_FUNDS_CODE": read_str(
             env, "IGPX_INSUFFICIENT_FUNDS_CODE", "INSUFFICIENT_FUNDS"
         ),
+        "IGPX_LIMIT_EXCEEDED_CODE": read_str(env, "IGPX_LIMIT_EXCEEDED_CODE", "LIMIT_EXCEEDED"),
+        "IGPX_USER_EXCLUDED_CODE": read_str(env, "IGPX_USER_EXCLUDED_CODE", "USER_EXCLUDED"),
     }

@@ -50,6 +50,8 @@ STATUS: list[tuple[type[Exception], int, str | None]] = [
 DECLINED = {
     wallet.Reason.INSUFFICIENT_FUNDS: (422, "INSUFFICIENT_BALANCE"),
     wallet.Reason.PLAYER_BLOCKED: (403, "PLAYER_BLOCKED"),
+    wallet.Reason.PLAYER_EXCLUDED: (403, "PLAYER_EXCLUDED"),
+    wallet.Reason.LIMIT_EXCEEDED: (422, "LIMIT_EXCEEDED"),
 }
 REQUIRED = {
     "getMaxBet": ("game_type",),
@@ -83,6 +85,9 @@ ACTION = ActionSchema()  # built once, reused by every request
 def game_actions() -> Response:
     body = base.raw_body()
     principal, data = _authenticate_and_load(body)
+    if principal.token_expired_at is not None:  # only a payout owed (UPSIDE_PAYOUT_GRACE)
+        base.bind(expired_token=True)
+        base.run_in_request(auth.allow_expired_token, principal, data)
     answer = _run(TRIGGERS[data["trigger"]], Call(principal.player_id, principal.key, data))
     if isinstance(answer, Declined):
         return _declined(answer)
@@ -122,7 +127,8 @@ def _settings() -> auth.Settings:
     except keys.KeyEncryptionNotConfigured:
         box = None
     secrets = rotation.accepted(config, "UPSIDE_JWT_SECRET")
-    return auth.Settings(secrets, config["UPSIDE_REPLAY_WINDOW_S"], box)
+    grace = config["UPSIDE_PAYOUT_GRACE"].timedelta()
+    return auth.Settings(secrets, config["UPSIDE_REPLAY_WINDOW_S"], box, grace)
 
 
 def _load(body: bytes) -> dict[str, Any]:

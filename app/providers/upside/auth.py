@@ -7,6 +7,11 @@ passphrase → JWT. Then the key's policy (expiry, IP allowlist: 403), then the
 signature is remembered (a replay is refused: 409, ``already processed``) and the
 request counted against the key's rate limit (429). Flask-free: the adapter passes
 the headers and the raw body.
+
+A B3-JWT that expired less than ``UPSIDE_PAYOUT_GRACE`` ago still authenticates, but
+only for a ``processPayout`` of a session whose bet was placed before it expired
+(:func:`allow_expired_token`): a win owed to the player is paid, nothing else is done
+with a stale token. Its signature and ``sub`` are checked as always.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from app.providers.upside import keys
 from app.providers.upside.errors import AuthenticationFailed
 from app.providers.upside.keys import ApiKey, SecretBox
+from app.providers.upside.models import upside_sessions
 
 PATH = "/upside/game-actions"
 METHOD = "POST"
@@ -57,6 +64,7 @@ class Settings:
     jwt_secrets: Sequence[str]
     replay_window_s: int
     box: SecretBox | None
+    payout_grace: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class Principal:
     key: ApiKey
     player_id: str
     signed_at: datetime
+    token_expired_at: datetime | None = None  # set only inside UPSIDE_PAYOUT_GRACE
 
 
 def authenticate(
@@ -84,8 +93,25 @@ def authenticate(
     check_signature(secret, credentials, body)
     if not keys.passphrase_matches(credentials.passphrase, key.passphrase_hash):
         raise AuthenticationFailed("passphrase does not match the API key")
-    player_id = player_of(credentials.jwt, settings.jwt_secrets)
-    return Principal(key, player_id, signed_at)
+    token = read_token(credentials.jwt, settings.jwt_secrets, settings.payout_grace)
+    expired_at = token.expires_at if token.expires_at <= now else None
+    return Principal(key, token.player_id, signed_at, expired_at)
+
+
+def allow_expired_token(conn: Connection, principal: Principal, data: Mapping[str, Any]) -> None:
+    """Refuse a request made with an expired (in-grace) B3-JWT unless it is the payout of
+    a session whose bet was placed while the token was still valid."""
+    expired_at = principal.token_expired_at
+    if expired_at is None:
+        return
+    session_id = data.get("session_id")
+    if data.get("trigger") == "processPayout" and session_id:
+        placed = conn.execute(
+            select(upside_sessions.c.created_at).where(upside_sessions.c.session_id == session_id)
+        ).scalar()
+        if placed is not None and placed < expired_at:
+            return
+    raise AuthenticationFailed("B3-JWT has expired")
 
 
 def admit(
@@ -136,14 +162,30 @@ def check_signature(secret: str, credentials: Credentials, body: bytes) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Token:
+    player_id: str
+    expires_at: datetime
+
+
 def player_of(token: str, secrets: str | Sequence[str]) -> str:
     """The player id (``sub``) of a B3-JWT this wallet issued (HS256, ``exp`` required),
     signed with the current secret or, during a rotation, the previous one."""
+    return read_token(token, secrets).player_id
+
+
+def read_token(token: str, secrets: str | Sequence[str], grace: timedelta = timedelta(0)) -> Token:
+    """The B3-JWT's player and expiry, refused once it expired more than ``grace`` ago;
+    the caller decides what an expired token inside the grace may still do."""
     accepted = [secrets] if isinstance(secrets, str) else list(secrets)
     for key in accepted:
         try:
             claims = jwt.decode(
-                token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+                token,
+                key,
+                algorithms=["HS256"],
+                options={"require": ["exp", "sub"]},
+                leeway=grace,
             )
         except jwt.InvalidSignatureError:
             continue
@@ -151,7 +193,7 @@ def player_of(token: str, secrets: str | Sequence[str]) -> str:
             raise AuthenticationFailed("B3-JWT has expired") from None
         except jwt.InvalidTokenError as exc:
             raise AuthenticationFailed(f"B3-JWT is not valid: {exc}") from None
-        return _subject(claims)
+        return Token(_subject(claims), datetime.fromtimestamp(claims["exp"], UTC))
     raise AuthenticationFailed("B3-JWT is not valid: Signature verification failed")
 
 

@@ -93,6 +93,10 @@ class BetAboveMaxBet(Unprocessable):
     code = "BET_ABOVE_MAX_BET"
 
 
+class LimitExceeded(Unprocessable):
+    code = "LIMIT_EXCEEDED"
+
+
 class GameInactive(Unprocessable):
     code = "GAME_INACTIVE"
 

@@ -248,6 +248,13 @@ def _decline(outcome: wallet.Outcome, request: BetRequest) -> Declined:
     if outcome.reason is wallet.Reason.PLAYER_BLOCKED:
         message = f"player {request.player_id!r} is blocked and cannot bet"
         return Declined(wallet.Reason.PLAYER_BLOCKED, message)
+    if outcome.reason is wallet.Reason.PLAYER_EXCLUDED:
+        message = f"player {request.player_id!r} is self-excluded or on a time-out"
+        return Declined(wallet.Reason.PLAYER_EXCLUDED, message)
+    if outcome.reason is wallet.Reason.LIMIT_EXCEEDED:
+        left = win_units.to_atomic(outcome.remaining or 0)
+        message = f"betAmount {request.bet} is above the {outcome.limit} limit: {left} left"
+        return Declined(wallet.Reason.LIMIT_EXCEEDED, message)
     return Declined(
         wallet.Reason.INSUFFICIENT_FUNDS,
         f"insufficient WIN: balance {win_units.to_atomic(outcome.balance_after)} "

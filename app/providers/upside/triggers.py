@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.core import wallet
+from app.core import limits, wallet
 from app.providers.upside import games, history, sessions, win_units
 from app.providers.upside.keys import ApiKey
 
@@ -57,8 +57,12 @@ def get_balance(conn: Connection, call: Call) -> Answer:
 
 
 def get_max_bet(conn: Connection, call: Call) -> Answer:
+    """The pool's rule, and never more than the player's loss or wager limits leave."""
     game_type = call.data["game_type"]
     limit = games.max_bet(conn, game_type)
+    allowance = limits.bet_allowance(conn, call.player_id, win_units.CURRENCY)
+    if allowance is not None:
+        limit = min(limit, win_units.to_atomic(allowance))
     return {"gameType": game_type, **win_units.amount_fields("maxBetAmount", limit)}
 
 
