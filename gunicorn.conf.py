@@ -16,9 +16,10 @@ import sys  # noqa: E402
 
 from gunicorn.glogging import Logger  # noqa: E402
 
-from app import logs  # noqa: E402
+from app import logs, startup  # noqa: E402
 from app.config import ConfigError, bind_address, load_config  # noqa: E402
 from app.db import resolve_database_url  # noqa: E402
+from app.providers import PROVIDERS  # noqa: E402
 
 
 def _refuse(problems):
@@ -29,6 +30,11 @@ try:
     settings = load_config()
 except ConfigError as problems:
     _refuse(str(problems).splitlines())
+# In production a provider without its real secret would refuse every callback.
+if settings["WALLET_ENV"] == "production" and (
+    refused := startup.production_problems(settings, PROVIDERS)
+):
+    _refuse(refused)
 
 # Resolve the database once in the master, so workers inherit one URL (and the
 # embedded server, when DATABASE_URL is unset, is started exactly once).
@@ -71,6 +77,11 @@ class JsonLogger(Logger):
 
 
 logger_class = JsonLogger
+
+
+def on_starting(server):
+    """Name each provider whose secret is missing, once, as the server starts."""
+    startup.warn_missing_secrets(settings, PROVIDERS)
 
 
 def post_fork(server, worker):
