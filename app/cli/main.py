@@ -62,8 +62,9 @@ def _owner_url() -> str:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (as DATABASE_MIGRATION_URL's role when set)."""
-    migrate.upgrade(_owner_url())
-    click.echo("database is at the latest schema")
+    for applied in migrate.upgrade(_owner_url()):
+        click.echo(f"applied migration {applied}")
+    click.echo(f"database is at the latest schema ({migrate.head_revision()})")
 
 
 @db_cli.command("grant-app-role")
