@@ -20,7 +20,12 @@ install: $(VENV)/.installed
 db-upgrade: install
 	$(BIN)/wallet db upgrade
 
-run: db-upgrade
+# app.startup checks every setting first (gunicorn's too) and, on a developer's first run,
+# writes random provider secrets to .env (WALLET_ENV=production refuses to start without
+# real ones instead).
+run: install
+	$(BIN)/python -m app.startup
+	$(BIN)/wallet db upgrade
 	exec $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: install

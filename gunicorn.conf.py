@@ -16,46 +16,48 @@ import sys  # noqa: E402
 
 from gunicorn.glogging import Logger  # noqa: E402
 
-from app import logs  # noqa: E402
-from app.config import (  # noqa: E402  (after the metrics directory)
-    ConfigError,
-    default_workers,
-    load_config,
-)
+from app import logs, startup  # noqa: E402
+from app.config import ConfigError, bind_address, load_config  # noqa: E402
 from app.db import resolve_database_url  # noqa: E402
+from app.providers import PROVIDERS  # noqa: E402
+
+
+def _refuse(problems):
+    sys.exit("\n".join(f"configuration error: {line}" for line in problems))
+
 
 try:
     settings = load_config()
 except ConfigError as problems:
-    sys.exit(f"configuration error:\n{problems}")
+    _refuse(str(problems).splitlines())
+# In production a provider without its real secret would refuse every callback.
+if settings["WALLET_ENV"] == "production" and (
+    refused := startup.production_problems(settings, PROVIDERS)
+):
+    _refuse(refused)
 
 # Resolve the database once in the master, so workers inherit one URL (and the
 # embedded server, when DATABASE_URL is unset, is started exactly once).
 os.environ["DATABASE_URL"] = resolve_database_url(os.environ.get("DATABASE_URL"))
 
-# PORT as load_config read it: the environment first, then .env, then 8000.
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{settings['PORT']}"
+# Every value below was checked by load_config (app/config.py); PORT is read from the
+# environment first, then .env, then 8000.
+bind = bind_address(settings)
 # One worker per core and one more, each with its own GIL: more workers served fewer bets,
 # competing with PostgreSQL's backends for the cores (docs/performance.md).
-workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
+workers = settings["WEB_CONCURRENCY"]
 # gthread, reading each request whole before a thread serves it (REQUEST_READ_TIMEOUT_S),
 # with gunicorn's own error answers in JSON (app/worker.py).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "app.worker.BufferingWorker")
+worker_class = settings["GUNICORN_WORKER_CLASS"]
 # 2 threads: as many bets/s as 4, with a shorter tail, since a request waits less for its
-# worker's GIL (docs/performance.md).
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-# Each thread keeps one pooled connection for bets and wins (app.db.HeldConnections), and
-# so does the worker's audit writer; rollbacks and /metrics draw on the rest and the
-# pool's overflow.
-if threads > settings["DB_POOL_SIZE"]:
-    sys.exit(
-        f"configuration error:\nGUNICORN_THREADS ({threads}) is more than DB_POOL_SIZE "
-        f"({settings['DB_POOL_SIZE']}): each thread keeps one of the pool's connections; "
-        f"set DB_POOL_SIZE to at least {threads}"
-    )
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# worker's GIL (docs/performance.md). Each thread keeps one pooled connection for bets and
+# wins (app.db.HeldConnections), and so does the worker's audit writer; rollbacks and
+# /metrics draw on the rest and the pool's overflow. load_config refuses a DB_POOL_SIZE
+# smaller than this.
+threads = settings["GUNICORN_THREADS"]
+timeout = settings["GUNICORN_TIMEOUT"]
+graceful_timeout = settings["GUNICORN_GRACEFUL_TIMEOUT"]
+keepalive = settings["GUNICORN_KEEPALIVE"]
 # No control socket: its default path is shared by every gunicorn on the machine.
 control_socket_disable = True
 accesslog = None
@@ -75,6 +77,11 @@ class JsonLogger(Logger):
 
 
 logger_class = JsonLogger
+
+
+def on_starting(server):
+    """Name each provider whose secret is missing, once, as the server starts."""
+    startup.warn_missing_secrets(settings, PROVIDERS)
 
 
 def post_fork(server, worker):

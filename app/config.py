@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +41,23 @@ def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -
         return default
     if value < 0:
         problems.append(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _bounded(
+    env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: list[str]
+) -> int:
+    """A whole number from ``low`` to ``high``; anything else is one problem line."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        problems.append(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+        return default
     return value
 
 
@@ -88,6 +107,86 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     return value if value not in (None, "") else default
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+def _environment(env: Mapping[str, str], problems: list[str]) -> str:
+    """``WALLET_ENV``: ``production`` refuses to serve without every provider's real secret;
+    ``development`` (the default) lets ``make run`` write random ones on a first run."""
+    raw = (_str(env, "WALLET_ENV", "development") or "").strip().lower()
+    if raw not in ENVIRONMENTS:
+        problems.append(f"WALLET_ENV must be development or production, got {raw!r}")
+        return "development"
+    return raw
+
+
+# gunicorn's settings: name, default, smallest and largest accepted value.
+SERVER_NUMBERS = (
+    ("GUNICORN_THREADS", 2, 1, 256),
+    ("GUNICORN_KEEPALIVE", 5, 0, 3600),
+    ("GUNICORN_TIMEOUT", 30, 1, 86400),
+    ("GUNICORN_GRACEFUL_TIMEOUT", 20, 0, 86400),
+)
+DEFAULT_WORKER_CLASS = "app.worker.BufferingWorker"
+_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def _server(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """What ``gunicorn.conf.py`` serves with: the address, processes, threads, timeouts."""
+    settings: dict[str, Any] = {
+        # Every interface by default: the wallet is meant to sit behind a proxy or a firewall.
+        "HOST": (_str(env, "HOST", "0.0.0.0") or "").strip().strip("[]"),  # noqa: S104
+        "WEB_CONCURRENCY": _bounded(env, "WEB_CONCURRENCY", default_workers(), 1, 256, problems),
+        "GUNICORN_WORKER_CLASS": _str(env, "GUNICORN_WORKER_CLASS", DEFAULT_WORKER_CLASS),
+    }
+    for name, default, low, high in SERVER_NUMBERS:
+        settings[name] = _bounded(env, name, default, low, high, problems)
+    if not _is_host(settings["HOST"]):
+        problems.append(
+            f"HOST must be an IP address or a host name such as 127.0.0.1, got {env['HOST']!r}"
+        )
+    problems += _check_worker_class(str(settings["GUNICORN_WORKER_CLASS"]))
+    return settings
+
+
+def _is_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(_HOSTNAME.fullmatch(host)) and len(host) <= 253
+    return True
+
+
+def _check_worker_class(name: str) -> list[str]:
+    """A worker gunicorn names (``gthread``) or a class path whose module exists."""
+    if name == DEFAULT_WORKER_CLASS:
+        return []
+    from gunicorn.workers import SUPPORTED_WORKERS
+
+    if name in SUPPORTED_WORKERS:
+        return []
+    if _DOTTED.fullmatch(name) and _module_exists(name.rpartition(".")[0]):
+        return []
+    return [
+        f"GUNICORN_WORKER_CLASS must be one of gunicorn's workers ({', '.join(SUPPORTED_WORKERS)}) "
+        f"or a class path such as {DEFAULT_WORKER_CLASS}, got {name!r}"
+    ]
+
+
+def _module_exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def bind_address(config: Mapping[str, Any]) -> str:
+    """gunicorn's ``bind``: ``HOST:PORT``, an IPv6 address in brackets."""
+    host = config["HOST"]
+    return f"[{host}]:{config['PORT']}" if ":" in host else f"{host}:{config['PORT']}"
+
+
 def load_config(
     env: Mapping[str, str] | None = None, providers: Sequence[Provider] | None = None
 ) -> dict[str, Any]:
@@ -101,8 +200,10 @@ def load_config(
     problems: list[str] = []
     budget = _int(env, "REQUEST_BUDGET_MS", 2000, problems)
     config: dict[str, Any] = {
+        "WALLET_ENV": _environment(env, problems),
         "DATABASE_URL": _str(env, "DATABASE_URL"),
         "PORT": _int(env, "PORT", 8000, problems),
+        **_server(env, problems),
         "MAX_BODY_BYTES": _int(env, "MAX_BODY_BYTES", 64 * 1024, problems),
         "REQUEST_READ_TIMEOUT_S": _int(env, "REQUEST_READ_TIMEOUT_S", 10, problems),
         "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 4, problems),
@@ -141,6 +242,12 @@ def load_config(
     if not 1 <= config["REQUEST_READ_TIMEOUT_S"] <= 300:
         problems.append("REQUEST_READ_TIMEOUT_S must be between 1 and 300 seconds")
     problems += _check_budget(config)
+    if config["GUNICORN_THREADS"] > config["DB_POOL_SIZE"]:
+        problems.append(
+            f"GUNICORN_THREADS ({config['GUNICORN_THREADS']}) is more than DB_POOL_SIZE "
+            f"({config['DB_POOL_SIZE']}): each thread keeps one of the pool's connections; "
+            f"set DB_POOL_SIZE to at least {config['GUNICORN_THREADS']}"
+        )
     problems += check_previous_secrets(config, rotating)
     if problems:
         raise ConfigError("\n".join(problems))

@@ -8,7 +8,7 @@ as their bytes arrive, without waiting, and hands a connection to a thread only 
 its whole request (head and body) is in. The thread parses it from memory and never
 waits on a client. A connection whose request is not whole ``REQUEST_READ_TIMEOUT_S``
 after it began is closed. A buffering proxy in front does the same for the whole site
-(README, "Deploying behind a TLS proxy"); this bounds the wallet without one.
+(docs/deployment.md, "Behind a TLS proxy"); this bounds the wallet without one.
 
 Requests are framed as gunicorn frames them (``Content-Length`` or chunked). A head
 gunicorn refuses, or a request larger than ``MAX_BODY_BYTES`` plus room for the head,

@@ -6,7 +6,8 @@ gunicorn started with ``gunicorn.conf.py`` as ``make run`` starts it; wrk over p
 request files for each scenario and connection count; pgbench with the product's
 hot-path SQL; a fresh gunicorn for the worker-memory run; ``wallet ledger verify``.
 The report is printed and written to ``bench/out/benchmarks.md`` (not committed); copy
-it to ``docs/benchmarks.md`` by hand when its figures are meant to be kept.
+it into ``docs/benchmarks.md`` ("The recorded run") by hand when its figures are meant to
+be kept.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Fixtures: a real PostgreSQL database (embedded or DATABASE_URL), migrated once per run,
-emptied before each test; the ledger is verified after each test."""
+emptied before each test; the ledger is verified after each test. Every database the run
+creates is dropped at its end."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -36,19 +37,36 @@ TABLES = (
 
 
 def _test_database_name() -> str:
-    """One test database per checkout, so parallel work trees never share one."""
+    """One test database per checkout, so parallel work trees never share one
+    (``WALLET_TEST_DATABASE`` names another, for a test that runs the suite itself)."""
     digest = hashlib.sha256(str(embedded.PROJECT_ROOT).encode()).hexdigest()[:8]
-    return f"wallet_test_{digest}"
+    return os.environ.get("WALLET_TEST_DATABASE") or f"wallet_test_{digest}"
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def scratch_databases() -> Iterator[Callable[[str], str]]:
+    """``create(suffix)``: an empty database named after the test database (plus
+    ``_suffix``), and its URL; every one is dropped when the run ends."""
     server = os.environ.get("DATABASE_URL") or embedded.server_url()
-    name = _test_database_name()
+    made: list[str] = []
+
+    def create(suffix: str = "") -> str:
+        name = "_".join(filter(None, [_test_database_name(), suffix]))
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return embedded.with_database(server, name)
+
+    yield create
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = embedded.with_database(server, name)
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(scratch_databases: Callable[[str], str]) -> str:
+    url = scratch_databases("")
     migrate.upgrade(url)
     return url
 
@@ -67,8 +85,12 @@ def settings(database_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: dict[str, Any]) -> Flask:
-    return create_app(settings)
+def app(settings: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(settings)
+    yield app
+    audit.flush(app)
+    app.extensions["wallet.held"].dispose()
+    app.extensions["wallet.engine"].dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """An in-memory reference model of the wallet: what every balance, pool and answer must be.
 
-It restates SPEC §1 and docs/decisions.md in the simplest code that could work (dicts,
-no locks, no SQL), so the model-based test can compare the product against it after
-every step. Amounts are ``Decimal`` whole units (WIN included); pools are atomic units.
+It restates the rules every provider shares (docs/architecture.md, docs/decisions.md) in
+the simplest code that could work (dicts, no locks, no SQL), so the model-based test can
+compare the product against it after every step. Amounts are ``Decimal`` whole units
+(WIN included); pools are atomic units.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.config import ConfigError, load_config
+from app.config import ConfigError, bind_address, load_config
 
 
 def test_defaults():
@@ -138,6 +138,53 @@ def test_gunicorn_refuses_more_threads_than_pooled_connections(database_url, thr
     message = "GUNICORN_THREADS (8) is more than DB_POOL_SIZE (4)"
     assert (checked.returncode != 0) is refused, checked.stderr[-2000:]
     assert (message in checked.stderr) is refused
+
+
+@pytest.mark.slow
+def test_a_bad_gunicorn_setting_is_one_line_not_a_traceback(database_url):
+    checked = gunicorn_config(database_url, "--check-config", GUNICORN_THREADS="abc")
+    assert checked.returncode != 0
+    assert checked.stderr.splitlines() == [
+        "configuration error: GUNICORN_THREADS must be a whole number from 1 to 256, got 'abc'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("GUNICORN_THREADS", "abc"),
+        ("GUNICORN_THREADS", "0"),
+        ("WEB_CONCURRENCY", "-2"),
+        ("GUNICORN_KEEPALIVE", "5s"),
+        ("GUNICORN_TIMEOUT", "0"),
+        ("GUNICORN_GRACEFUL_TIMEOUT", "1.5"),
+        ("GUNICORN_WORKER_CLASS", "threads"),
+        ("GUNICORN_WORKER_CLASS", "app.nowhere.Worker"),
+        ("HOST", "wallet host"),
+    ],
+)
+def test_each_bad_server_setting_is_one_problem(name, raw):
+    with pytest.raises(ConfigError) as raised:
+        load_config({name: raw})
+    assert len(lines := str(raised.value).splitlines()) == 1
+    assert lines[0].startswith(name)
+
+
+@pytest.mark.parametrize(
+    ("env", "bind"),
+    [
+        ({}, "0.0.0.0:8000"),
+        ({"HOST": "::1", "PORT": "9000"}, "[::1]:9000"),
+        ({"HOST": "db-1"}, "db-1:8000"),
+    ],
+)
+def test_gunicorn_binds_host_and_port(env, bind):
+    assert bind_address(load_config(env)) == bind
+
+
+@pytest.mark.parametrize("worker", ["gthread", "sync", "app.worker.BufferingWorker"])
+def test_gunicorns_workers_and_class_paths_are_accepted(worker):
+    assert load_config({"GUNICORN_WORKER_CLASS": worker})["GUNICORN_WORKER_CLASS"] == worker
 
 
 SHOW_BIND = """

@@ -86,7 +86,7 @@ def test_grant_sql_can_be_printed_for_a_dba(runner):
 
 def test_upgrade_runs_as_the_migration_url(runner, app, monkeypatch, database_url):
     used: list[str] = []
-    monkeypatch.setattr("app.db.migrate.upgrade", used.append)
+    monkeypatch.setattr("app.db.migrate.upgrade", lambda url: used.append(url) or [])
     monkeypatch.setattr("app.cli.limits.store_timezone", lambda url, zone: used.append(url))
     monkeypatch.setitem(app.config, "DATABASE_MIGRATION_URL", database_url + "?owner=1")
     assert runner(["db", "upgrade"]).exit_code == 0

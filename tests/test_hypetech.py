@@ -1,4 +1,4 @@
-"""Hypetech webhooks over HTTP: both document versions, SPEC §1 and §3."""
+"""Hypetech webhooks over HTTP: both versions of Hypetech's webhook documentation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""IGPX callbacks over HTTP: every scenario of the provider's document and SPEC §1–2."""
+"""IGPX callbacks over HTTP: every scenario of IGPX's "Sportsbook API integration"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What every provider adapter promises, whatever its protocol (SPEC §1).
+"""What every provider adapter promises, whatever its protocol (docs/architecture.md).
 
 Every provider of the registry with a contract driver (``Provider.contract``, see
 :mod:`app.providers.contract`) runs each test here: the driver knows how its provider

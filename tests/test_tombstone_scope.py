@@ -1,4 +1,4 @@
-"""A tombstone cancels only the original of the same player and currency (SPEC §1).
+"""A tombstone cancels only the original of the same player and currency (docs/decisions.md).
 
 A rollback that names a transaction not seen yet is recorded as a tombstone. When the
 original arrives later it moves nothing, but only if it belongs to the player and

@@ -1,4 +1,5 @@
-"""The eight Upside triggers over HTTP, as a coin-flip worker uses them (seed 001)."""
+"""The eight Upside triggers over HTTP, as the coin-flip worker of Upside's "Backend
+integration guide" uses them."""
 
 from __future__ import annotations
 

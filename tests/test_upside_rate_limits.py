@@ -4,7 +4,6 @@ operator wrote it, counted in ``upside_rate_windows`` by every worker alike."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -12,13 +11,12 @@ import pytest
 from alembic import command
 from sqlalchemy import select
 
-from app.db import embedded, make_engine, migrate
+from app.db import make_engine, migrate
 from app.errors import InvalidRequest
 from app.providers.upside import keys as upside_keys
 from app.providers.upside.errors import RateLimited
 from app.providers.upside.keys import RateLimit
 from app.providers.upside.models import upside_rate_windows
-from tests.conftest import _test_database_name
 from tests.factories import run_committed
 from tests.upside_helpers import Worker, act, make_game, make_player, token
 
@@ -85,30 +83,21 @@ def test_a_key_gets_its_count_in_its_window_and_not_one_more(app, rate, start):
     assert _counted(key.key) == [(start + window, 1)]
 
 
-def test_keys_limited_per_minute_before_the_change_stay_per_minute(database_url):
+def test_keys_limited_per_minute_before_the_change_stay_per_minute(scratch_databases):
     """Migration 0007 keeps a stored ``rate_limit_per_minute`` of 100 as 100/min."""
-    server = os.environ.get("DATABASE_URL") or embedded.server_url()
-    name = f"{_test_database_name()}_0007"
-    url = embedded.with_database(server, name)
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        command.upgrade(migrate.alembic_config(url), "0006")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(
-                "INSERT INTO upside_api_keys (key, secret_ciphertext, passphrase_hash, games, "
-                "rate_limit_per_minute) VALUES ('upk_old', 'x', 'x', '{g1}', 100)"
-            )
-        migrate.upgrade(url)
-        engine = make_engine(url, pool_size=1)
-        with engine.connect() as conn:
-            old = upside_keys.find(conn, "upk_old")
-        engine.dispose()
-        assert old is not None and old.rate_limit == RateLimit(100, 60)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = scratch_databases("0007")
+    command.upgrade(migrate.alembic_config(url), "0006")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO upside_api_keys (key, secret_ciphertext, passphrase_hash, games, "
+            "rate_limit_per_minute) VALUES ('upk_old', 'x', 'x', '{g1}', 100)"
+        )
+    migrate.upgrade(url)
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as conn:
+        old = upside_keys.find(conn, "upk_old")
+    engine.dispose()
+    assert old is not None and old.rate_limit == RateLimit(100, 60)
 
 
 def _key_with(limit: RateLimit) -> upside_keys.ApiKey:

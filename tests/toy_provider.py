@@ -122,7 +122,7 @@ OPERATIONS = {
         "Toy bet, win or rollback",
         NAME,
         PlaySchema,
-        (MAC_HEADER,),
+        {MAC_HEADER: "hex HMAC-SHA256 of the raw body keyed with TOY_SECRET"},
         {200: (JSON, ToyAnswerSchema, "done"), "default": (JSON, ToyAnswerSchema, "refused")},
     )
 }

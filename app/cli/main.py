@@ -63,9 +63,10 @@ def _owner_url() -> str:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (as DATABASE_MIGRATION_URL's role when set)."""
-    migrate.upgrade(_owner_url())
+    for applied in migrate.upgrade(_owner_url()):
+        click.echo(f"applied migration {applied}")
     limits.store_timezone(_owner_url(), current_app.config["LIMITS_TIMEZONE"])
-    click.echo("database is at the latest schema")
+    click.echo(f"database is at the latest schema ({migrate.head_revision()})")
 
 
 @db_cli.command("grant-app-role")

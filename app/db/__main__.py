@@ -5,7 +5,12 @@ import sys
 
 from app.db import embedded
 
+USAGE = "usage: python -m app.db [stop]"
+
 if sys.argv[1:] == ["stop"]:
-    embedded.stop()
-else:
+    done = "stopped" if embedded.stop() else "was not running"
+    print(f"the embedded PostgreSQL in {embedded.DATA_DIR} {done}")
+elif not sys.argv[1:]:
     print(embedded.database_url())
+else:
+    sys.exit(USAGE)

@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, pool
+
+from app.db import sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,16 +21,30 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str) -> None:
+def upgrade(database_url: str) -> list[str]:
+    """Apply every pending migration; return them, oldest first, as ``"0007 what it does"``."""
+    engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
+    try:
+        before = current_revision(engine)
+    finally:
+        engine.dispose()
+    pending = list(_script().iterate_revisions("head", before or "base"))
     command.upgrade(alembic_config(database_url), "head")
+    return [f"{revision.revision} {revision.doc}" for revision in reversed(pending)]
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
 
 
 def head_revision() -> str | None:
-    script = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
-    return script.get_current_head()
+    return _script().get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def is_current(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current == head_revision()
+    return current_revision(engine) == head_revision()

@@ -1,5 +1,5 @@
-"""What every provider adapter promises (SPEC §1), and how a test drives one provider
-through those promises without knowing its protocol.
+"""What every provider adapter promises (docs/architecture.md, docs/decisions.md), and how
+a test drives one provider through those promises without knowing its protocol.
 
 A provider package may export a contract driver: it sends a bet and a rollback as the
 provider would (signed, in the provider's shape) and reads the provider's answers (how

@@ -4,10 +4,11 @@ A provider package exports one :class:`Provider`; :data:`app.providers.PROVIDERS
 them, and every part of the product that differs by provider loops over that list
 instead of naming providers: ``create_app`` registers each blueprint,
 ``config.load_config`` reads each provider's settings (and the previous value of each
-rotating secret), the audit trail redacts each provider's credential headers,
-``/openapi.json`` documents each provider's routes, the ``wallet`` command adds each
-CLI group and report, ``wallet simulate`` plays each provider's simulator client, and the
-contract tests drive each provider's contract (:mod:`app.providers.contract`).
+rotating secret), a developer's first ``make run`` writes its secrets (``app.startup``),
+the audit trail redacts each provider's credential headers, ``/openapi.json`` documents
+each provider's routes, the ``wallet`` command adds each CLI group and report, ``wallet
+simulate`` plays each provider's simulator client, and the contract tests drive each
+provider's contract (:mod:`app.providers.contract`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class Provider:
     """Reads the provider's settings from the environment, appending what is wrong."""
     secrets: tuple[str, ...] = ()
     """Settings that rotate: ``<NAME>_PREVIOUS`` is accepted too (:mod:`app.rotation`)."""
+    development_settings: Callable[[int], dict[str, str]] | None = None
+    """Settings besides ``secrets`` that a developer's first ``make run`` writes to ``.env``
+    when unset (:mod:`app.startup`), given the wallet's port: Hypetech's webhook URL."""
     secret_headers: tuple[str, ...] = ()
     """Request headers that carry credentials: stored as ``[redacted]`` in the audit trail."""
     operations: Mapping[str, Operation] = field(default_factory=dict)

@@ -16,5 +16,12 @@ class AnswerSchema(Schema):
 
 
 class StatusSchema(AnswerSchema):
-    status = fields.String(required=True, metadata={"example": "ok"})
-    reason = fields.String()
+    status = fields.String(
+        required=True,
+        metadata={"description": "ok, ready, or unavailable", "example": "ok"},
+    )
+    reason = fields.String(
+        metadata={
+            "description": "why it is unavailable: database unreachable, or migrations pending"
+        }
+    )

@@ -9,6 +9,7 @@ go undocumented.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,8 @@ class Operation:
     summary: str
     tag: str
     body: type[Schema] | None = None
-    headers: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Required request headers: name → what it carries."""
     answers: Answers = field(default_factory=dict)
     description: str = ""
 
@@ -135,8 +137,14 @@ def _operation(operation: Operation) -> dict[str, Any]:
     }
     if operation.headers:
         described["parameters"] = [
-            {"in": "header", "name": name, "required": True, "schema": {"type": "string"}}
-            for name in operation.headers
+            {
+                "in": "header",
+                "name": name,
+                "required": True,
+                "description": description,
+                "schema": {"type": "string"},
+            }
+            for name, description in operation.headers.items()
         ]
     if operation.body is not None:
         described["requestBody"] = {

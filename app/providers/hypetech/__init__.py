@@ -13,6 +13,7 @@ PROVIDER = Provider(
     blueprint=adapter.blueprint,
     settings=settings.read,
     secrets=settings.SECRETS,
+    development_settings=settings.development,
     secret_headers=adapter.SECRET_HEADERS,
     operations=answers.OPERATIONS,
     cli=cli,

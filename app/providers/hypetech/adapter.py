@@ -46,12 +46,27 @@ class _Schema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    currency = schemas.Currency(load_default=None, allow_none=True)
+    currency = schemas.Currency(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "ISO 4217 code; when absent, the player's only wallet or "
+            "HYPETECH_DEFAULT_CURRENCY"
+        },
+    )
 
 
 class BalanceSchema(_Schema):
-    player_id = schemas.ProviderId(load_default=None, allow_none=True)
-    user_id = schemas.ProviderId(load_default=None, allow_none=True)
+    player_id = schemas.ProviderId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the player's id (older document); or user_id"},
+    )
+    user_id = schemas.ProviderId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the player's id (newer document); or player_id"},
+    )
 
     @validates_schema
     def _one_player(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -61,14 +76,41 @@ class BalanceSchema(_Schema):
 
 
 class MoneySchema(_Schema):
-    user_id = schemas.ProviderId(required=True)
-    provider_tx_id = schemas.ProviderId(required=True)
-    linked_tx_id = schemas.ProviderId(load_default=None, allow_none=True)
+    user_id = schemas.ProviderId(required=True, metadata={"description": "the player's id"})
+    provider_tx_id = schemas.ProviderId(
+        required=True,
+        metadata={"description": "Hypetech's id of this transaction; a repeat is answered again"},
+    )
+    linked_tx_id = schemas.ProviderId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the bet this win belongs to"},
+    )
     amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)
 
 
 class RollbackSchema(MoneySchema):
-    amount = fields.Raw(load_default=None, allow_none=True, metadata=schemas.AMOUNT_DOC)
+    provider_tx_id = schemas.ProviderId(
+        required=True,
+        metadata={
+            "description": "this rollback's own id; without linked_tx_id (older document), "
+            "the id of the bet to reverse"
+        },
+    )
+    linked_tx_id = schemas.ProviderId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the id of the transaction to reverse (newer document)"},
+    )
+    amount = fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            **schemas.AMOUNT_DOC,
+            "description": "a decimal string or an exact JSON number, for the record: "
+            "the original's amount is the one reversed",
+        },
+    )
 
 
 # Built once: a schema instance is reusable across requests and threads.

@@ -38,6 +38,11 @@ def read(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     return settings
 
 
+def development(port: int) -> dict[str, str]:
+    """A first ``make run`` signs webhooks for the wallet on this machine."""
+    return {"HYPETECH_WEBHOOK_BASE_URL": f"http://127.0.0.1:{port}"}
+
+
 def _check(config: dict[str, Any]) -> list[str]:
     paths = [config[name] for name in PATHS]
     problems = [

@@ -42,16 +42,35 @@ class TransactionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    transaction_id = schemas.ProviderId(required=True)
-    action = fields.String(required=True, validate=validate.OneOf(["bet", "result"]))
-    user_id = schemas.ProviderId(required=True)
-    currency = schemas.Currency(required=True)
+    transaction_id = schemas.ProviderId(
+        required=True,
+        metadata={"description": "IGPX's id of this transaction; a repeat is answered again"},
+    )
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf(["bet", "result"]),
+        metadata={"description": "bet takes the stake; result pays a win (0 is a loss)"},
+    )
+    user_id = schemas.ProviderId(required=True, metadata={"description": "the player's id"})
+    currency = schemas.Currency(required=True, metadata={"description": "ISO 4217 code"})
     amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)
 
 
 class RollbackSchema(TransactionSchema):
-    action = fields.String(required=True, validate=validate.OneOf(["rollback"]))
-    rollback_transaction_id = schemas.ProviderId(required=True)
+    transaction_id = schemas.ProviderId(
+        required=True, metadata={"description": "IGPX's id of this rollback (its own id)"}
+    )
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf(["rollback"]),
+        metadata={"description": "always rollback"},
+    )
+    rollback_transaction_id = schemas.ProviderId(
+        required=True,
+        metadata={
+            "description": "the id of the transaction to reverse; the amount reversed is its own"
+        },
+    )
 
 
 ACTIONS = {"bet": wallet.Kind.BET, "result": wallet.Kind.WIN, "rollback": wallet.Kind.ROLLBACK}

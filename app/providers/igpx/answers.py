@@ -18,7 +18,10 @@ class IgpxAnswerSchema(AnswerSchema):
     transaction_id = fields.String(metadata={"description": "the wallet's own id, on success"})
 
 
-HEADERS = ("X-Security-Hash",)
+HEADERS = {
+    "X-Security-Hash": "hex HMAC-SHA256 of the raw body keyed with IGPX_SECURITY_HASH "
+    "(also read as X-Securty-Hash)"
+}
 _ANSWERS: Answers = {200: (JSON, IgpxAnswerSchema, "every answer, success or error")}
 OPERATIONS = {
     "igpx.transaction": Operation(

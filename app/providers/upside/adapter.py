@@ -60,22 +60,73 @@ REQUIRED = {
 }
 
 
+_ATOMIC = "in atomic WIN units (18 decimals) as an integer string"
+
+
 class ActionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    trigger = fields.String(required=True, validate=validate.OneOf(list(TRIGGERS)))
-    game_type = schemas.Text(data_key="gameType", validate=validate.Length(1, 48))
-    session_id = schemas.Text(data_key="sessionId", validate=validate.Length(1, 100))
-    game_id = schemas.Text(data_key="gameId", validate=validate.Length(1, 100))
-    bet_amount = fields.Raw(data_key="betAmount", metadata=schemas.ATOMIC_DOC)
-    payout_amount = fields.Raw(data_key="payoutAmount", metadata=schemas.ATOMIC_DOC)
-    result = schemas.Text(validate=validate.Length(1, 32))
-    game_data = fields.Raw(data_key="gameData", allow_none=True, metadata={"type": "object"})
-    client_nonce = schemas.Text(data_key="clientNonce", validate=validate.Length(max=256))
-    thumbnail_url = schemas.Text(data_key="thumbnailUrl", validate=validate.Length(max=2048))
-    limit = fields.Integer(strict=True, validate=validate.Range(1, 100))
-    offset = fields.Integer(strict=True, validate=validate.Range(0, 10**9))
+    trigger = fields.String(
+        required=True,
+        validate=validate.OneOf(list(TRIGGERS)),
+        metadata={"description": "the action: it decides which other fields are read"},
+    )
+    game_type = schemas.Text(
+        data_key="gameType",
+        validate=validate.Length(1, 48),
+        metadata={"description": "the game, as created with wallet upside games create"},
+    )
+    session_id = schemas.Text(
+        data_key="sessionId",
+        validate=validate.Length(1, 100),
+        metadata={"description": "the game session; placeBet generates one when omitted"},
+    )
+    game_id = schemas.Text(
+        data_key="gameId",
+        validate=validate.Length(1, 100),
+        metadata={"description": "the worker's id of the round; generated when omitted"},
+    )
+    bet_amount = fields.Raw(
+        data_key="betAmount",
+        metadata={**schemas.ATOMIC_DOC, "description": "placeBet's stake, " + _ATOMIC},
+    )
+    payout_amount = fields.Raw(
+        data_key="payoutAmount",
+        metadata={
+            **schemas.ATOMIC_DOC,
+            "description": "processPayout's payout (0 for a loss), " + _ATOMIC,
+        },
+    )
+    result = schemas.Text(
+        validate=validate.Length(1, 32),
+        metadata={"description": "processPayout: the outcome; by default win or loss"},
+    )
+    game_data = fields.Raw(
+        data_key="gameData",
+        allow_none=True,
+        metadata={"type": "object", "description": "whatever the game keeps, stored as given"},
+    )
+    client_nonce = schemas.Text(
+        data_key="clientNonce",
+        validate=validate.Length(max=256),
+        metadata={"description": "placeBet: the worker's nonce, stored and shown in the history"},
+    )
+    thumbnail_url = schemas.Text(
+        data_key="thumbnailUrl",
+        validate=validate.Length(max=2048),
+        metadata={"description": "placeBet: an image URL for the round, shown in the history"},
+    )
+    limit = fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 100),
+        metadata={"description": "getHistory: sessions per page (default 20)"},
+    )
+    offset = fields.Integer(
+        strict=True,
+        validate=validate.Range(0, 10**9),
+        metadata={"description": "getHistory: sessions to skip"},
+    )
 
 
 ACTION = ActionSchema()  # built once, reused by every request
