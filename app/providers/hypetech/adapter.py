@@ -50,8 +50,8 @@ class _Schema(Schema):
 
 
 class BalanceSchema(_Schema):
-    player_id = schemas.ProviderId(load_default=None, allow_none=True)
-    user_id = schemas.ProviderId(load_default=None, allow_none=True)
+    player_id = schemas.PlayerId(load_default=None, allow_none=True)
+    user_id = schemas.PlayerId(load_default=None, allow_none=True)
 
     @validates_schema
     def _one_player(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -61,7 +61,7 @@ class BalanceSchema(_Schema):
 
 
 class MoneySchema(_Schema):
-    user_id = schemas.ProviderId(required=True)
+    user_id = schemas.PlayerId(required=True)
     provider_tx_id = schemas.ProviderId(required=True)
     linked_tx_id = schemas.ProviderId(load_default=None, allow_none=True)
     amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)

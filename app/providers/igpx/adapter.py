@@ -44,7 +44,7 @@ class TransactionSchema(Schema):
 
     transaction_id = schemas.ProviderId(required=True)
     action = fields.String(required=True, validate=validate.OneOf(["bet", "result"]))
-    user_id = schemas.ProviderId(required=True)
+    user_id = schemas.PlayerId(required=True)
     currency = schemas.Currency(required=True)
     amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)
 

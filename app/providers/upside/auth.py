@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from sqlalchemy import Connection
 
+from app.core import players
+from app.errors import InvalidRequest
 from app.providers.upside import keys
 from app.providers.upside.errors import AuthenticationFailed
 from app.providers.upside.keys import ApiKey, SecretBox
@@ -156,10 +158,12 @@ def player_of(token: str, secrets: str | Sequence[str]) -> str:
 
 
 def _subject(claims: Mapping[str, object]) -> str:
+    """``sub`` follows the wallet's rule for player ids (:func:`players.check_id`)."""
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject or len(subject) > 64:
-        raise AuthenticationFailed("B3-JWT sub must be a player id")
-    return subject
+    try:
+        return players.check_id(subject if isinstance(subject, str) else "")
+    except InvalidRequest:
+        raise AuthenticationFailed("B3-JWT sub must be a player id") from None
 
 
 def mint_token(secret: str, player_id: str, ttl_s: int, now: datetime | None = None) -> str:
