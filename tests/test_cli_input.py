@@ -1,8 +1,9 @@
-"""Input the CLI refuses: each bad input is one line on stderr, a non-zero exit and
+"""Money input the CLI refuses: each bad input is one line on stderr, a non-zero exit and
 nothing written."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,9 @@ from tests import igpx_helpers as igpx
 from tests import upside_helpers as up
 from tests.conftest import UPSIDE_JWT_SECRET
 from tests.factories import PlayerFactory, balance, in_transaction
+
+POSITIVE = 'amounts are positive, e.g. "10.50"'
+
 
 COUNTS = text(
     "SELECT (SELECT count(*) FROM players), (SELECT count(*) FROM accounts), "
@@ -81,6 +85,35 @@ def test_import_reads_a_header_with_a_byte_order_mark_and_extra_columns(runner, 
     csv_file.write_text("\ufeffplayer_id,name,currency,balance\nimp1,Ann,USD,10.50\n")
     assert runner(["players", "import", str(csv_file)]).exit_code == 0
     assert balance("imp1") == Decimal("10.50")
+
+
+@pytest.mark.parametrize("command", ["deposit", "withdraw"])
+@pytest.mark.parametrize("amount", ["0", "0.00", "-5", "-0.01", "1e3", "abc", "", " 5"])
+def test_cashier_refuses_amounts_that_are_not_positive(runner, command, amount):
+    PlayerFactory(id="alice", balance="10")
+    args = [command, "alice", amount, "USD", "--reference", "r1"]
+    assert refused(runner, args) == f"Error: amount {amount!r}: {POSITIVE}"
+
+
+def test_a_negative_amount_is_read_as_the_amount_wherever_it_is(runner):
+    PlayerFactory(id="alice", balance="10")
+    args = ["deposit", "--reference", "r1", "alice", "-5", "USD", "--json"]
+    assert refused(runner, args) == f"Error: amount '-5': {POSITIVE}"
+
+
+@pytest.mark.parametrize("amount", ["-5", "0", "0.0"])
+def test_pool_fund_refuses_amounts_that_are_not_positive(runner, amount):
+    up.make_game(pool_win=7)
+    line = refused(runner, ["upside", "pool", "fund", up.GAME, amount])
+    assert line == f"Error: amount {amount!r}: {POSITIVE}"
+    pools = json.loads(runner(["upside", "games", "list", "--json"]).stdout)["games"]
+    assert pools[0]["pool_balance"] == "7"
+
+
+def test_pool_fund_refuses_zero_atomic_units(runner):
+    up.make_game(pool_win=7)
+    line = refused(runner, ["upside", "pool", "fund", up.GAME, "0", "--atomic"])
+    assert line == f"Error: AMOUNT_WIN '0': {POSITIVE}"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,15 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import create_app
-from app.cli.support import emit, fail, in_transaction, json_option, table
+from app.cli.support import (
+    AMOUNT_ARGUMENTS,
+    emit,
+    fail,
+    in_transaction,
+    json_option,
+    positive_amount,
+    table,
+)
 from app.config import ConfigError
 from app.core import ledger, money, players, reports, wallet
 from app.db import migrate, roles
@@ -164,7 +172,7 @@ def _cashier(
         kind=kind,
         player_id=player_id,
         currency=currency,
-        amount=money.parse_amount(amount, currency),
+        amount=positive_amount(amount, currency),
         counterparty=wallet.CASHIER,
     )
     outcome = in_transaction(wallet.execute, request)
@@ -192,7 +200,7 @@ def _cashier(
     )
 
 
-@cli.command("deposit")
+@cli.command("deposit", context_settings=AMOUNT_ARGUMENTS)
 @click.argument("player_id")
 @click.argument("amount")
 @click.argument("currency")
@@ -203,7 +211,7 @@ def deposit(player_id: str, amount: str, currency: str, reference: str, as_json:
     _cashier(wallet.Kind.DEPOSIT, player_id, amount, currency, reference, as_json)
 
 
-@cli.command("withdraw")
+@cli.command("withdraw", context_settings=AMOUNT_ARGUMENTS)
 @click.argument("player_id")
 @click.argument("amount")
 @click.argument("currency")

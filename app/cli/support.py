@@ -13,7 +13,9 @@ import click
 from flask import current_app
 from sqlalchemy import text
 
+from app.core import money
 from app.db import UnitOfWork
+from app.errors import InvalidAmount
 
 T = TypeVar("T")
 
@@ -59,6 +61,19 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+POSITIVE = 'amounts are positive, e.g. "10.50"'
+# A command whose arguments include an amount reads "-5" as that amount, not as an option.
+AMOUNT_ARGUMENTS = {"ignore_unknown_options": True}
+
+
+def positive_amount(text: str, currency: str) -> Decimal:
+    """An amount an operator typed: a plain decimal above zero, within the currency's
+    decimal places. ``-5``, ``0``, ``1e3`` and ``abc`` get the same one line."""
+    if not money.is_plain_decimal(text) or not Decimal(text):
+        raise InvalidAmount(f"amount {text!r}: {POSITIVE}")
+    return money.parse_amount(text, currency)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

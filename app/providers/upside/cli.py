@@ -9,7 +9,17 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection
 
-from app.cli.support import emit, fail, in_transaction, json_option, parse_moment, table
+from app.cli.support import (
+    AMOUNT_ARGUMENTS,
+    POSITIVE,
+    emit,
+    fail,
+    in_transaction,
+    json_option,
+    parse_moment,
+    positive_amount,
+    table,
+)
 from app.core import players
 from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside.sessions_cli import sessions_cli
@@ -73,14 +83,19 @@ def games_list(as_json: bool) -> None:
     emit({"games": rows}, as_json, text=table(rows, columns))
 
 
-@pool_cli.command("fund")
+@pool_cli.command("fund", context_settings=AMOUNT_ARGUMENTS)
 @click.argument("game_type")
 @click.argument("amount_win")
 @click.option("--atomic", is_flag=True, help="AMOUNT_WIN is in atomic units (18 decimals).")
 @json_option
 def pool_fund(game_type: str, amount_win: str, atomic: bool, as_json: bool) -> None:
     """Add AMOUNT_WIN (whole WIN, e.g. 2500 or 0.5) to GAME_TYPE's pool from the bankroll."""
-    units = win_units.parse_typed(amount_win, atomic, "AMOUNT_WIN")
+    if atomic:
+        units = win_units.parse_atomic(amount_win, "AMOUNT_WIN")
+    else:
+        units = win_units.to_atomic(positive_amount(amount_win, win_units.CURRENCY))
+    if units <= 0:
+        fail(f"AMOUNT_WIN {amount_win!r}: {POSITIVE}")
     balance = in_transaction(games.fund_pool, game_type, units)
     data = {"game_type": game_type, **win_units.readable_fields("pool_balance", balance)}
     emit(data, as_json, text=f"{game_type} pool: {win_units.format_units(balance)} WIN")
