@@ -21,6 +21,7 @@ from app.cli.support import (
     in_transaction,
     json_option,
     positive_amount,
+    shown,
     table,
 )
 from app.config import ConfigError
@@ -195,8 +196,8 @@ def _cashier(
     emit(
         data,
         as_json,
-        text=f"{kind} {data['amount']} {currency} for {player_id}{note}: "
-        f"balance {data['balance']} {currency}",
+        text=f"{kind} {shown(data['amount'], currency)} {currency} for {player_id}{note}: "
+        f"balance {shown(data['balance'], currency)} {currency}",
     )
 
 
@@ -226,9 +227,9 @@ def withdraw(player_id: str, amount: str, currency: str, reference: str, as_json
 
 
 def _print_balances(player_id: str, balances: dict[str, Decimal], as_json: bool) -> None:
-    shown = {cur: money.format_amount(amount, cur) for cur, amount in balances.items()}
-    lines = [f"{player_id}"] + [f"  {cur} {amount}" for cur, amount in shown.items()]
-    emit({"player_id": player_id, "balances": shown}, as_json, text="\n".join(lines))
+    exact = {cur: money.format_amount(amount, cur) for cur, amount in balances.items()}
+    lines = [player_id] + [f"  {cur} {shown(amount, cur)}" for cur, amount in exact.items()]
+    emit({"player_id": player_id, "balances": exact}, as_json, text="\n".join(lines))
 
 
 @cli.command("balance")
@@ -242,6 +243,9 @@ def balance(player_id: str, currency: str | None, as_json: bool) -> None:
     if code and code not in balances:
         fail(f"player {player_id!r} has no {code} wallet")
     _print_balances(player_id, balances, as_json)
+
+
+STATEMENT_COLUMNS = ["created_at", "kind", "provider", "external_id", "currency", "amount"]
 
 
 @cli.command("statement")
@@ -259,7 +263,7 @@ def statement(player_id: str, currency: str | None, limit: int, as_json: bool) -
     emit(
         {"player_id": player_id, "entries": rows},
         as_json,
-        text=table(rows, ["created_at", "kind", "provider", "external_id", "currency", "amount"]),
+        text=table(rows, STATEMENT_COLUMNS, amounts=("amount",)),
     )
 
 

@@ -26,7 +26,15 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(command)
 
 
-def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: bool) -> None:
+def show(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    as_json: bool,
+    as_csv: bool,
+    amounts: tuple[str, ...] = (),
+) -> None:
+    """CSV, one JSON document, or a table (``amounts``: columns holding an amount in the
+    row's ``currency``, see :func:`app.cli.support.shown`)."""
     if as_csv:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
@@ -34,7 +42,8 @@ def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: 
         writer.writerows(to_jsonable(rows))
         click.echo(buffer.getvalue(), nl=False)
         return
-    emit({"rows": rows}, as_json, text=table(rows, columns) if rows else "(no rows)")
+    text = table(rows, columns, amounts) if rows else "(no rows)"
+    emit({"rows": rows}, as_json, text=text)
 
 
 def _amounts(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
@@ -84,12 +93,8 @@ def ggr(
         "rollback_amount",
         "ggr",
     ]
-    show(
-        _amounts(rows, "bet_amount", "win_amount", "rollback_amount", "ggr"),
-        columns,
-        as_json,
-        as_csv,
-    )
+    amounts = ("bet_amount", "win_amount", "rollback_amount", "ggr")
+    show(_amounts(rows, *amounts), columns, as_json, as_csv, amounts)
 
 
 @cli.command("negative-balances")
@@ -97,7 +102,7 @@ def ggr(
 def negative_balances(as_json: bool, as_csv: bool) -> None:
     """Player accounts below zero (left by honoured rollbacks of wins)."""
     rows = _amounts(in_transaction(reports.negative_balances), "balance")
-    show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv)
+    show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv, ("balance",))
 
 
 @cli.command("tombstones")
@@ -106,9 +111,5 @@ def negative_balances(as_json: bool, as_csv: bool) -> None:
 def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
     """Rollbacks whose original transaction never came."""
     rows = _amounts(in_transaction(reports.tombstones, provider), "amount")
-    show(
-        rows,
-        ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency", "amount"],
-        as_json,
-        as_csv,
-    )
+    columns = ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency"]
+    show(rows, [*columns, "amount"], as_json, as_csv, ("amount",))

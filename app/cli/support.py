@@ -54,9 +54,34 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
         click.echo(text)
 
 
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A plain aligned text table for people."""
-    cells = [[str(to_jsonable(row.get(c, ""))) for c in columns] for row in rows]
+def shown(value: Any, currency: str | None = None) -> str:
+    """A value as a person reads it in a table or a line of text (never a Python repr):
+    nothing for None, yes or no, lists joined with commas, times to the second, and an
+    amount of a token currency (WIN's 18 decimals) without trailing zeros, as Upside's
+    ``…Formatted`` fields write it (``1097.85``). ``--json`` keeps the exact values."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(shown(item) for item in value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if currency and money.CURRENCY_EXPONENTS.get(currency, 0) > TRIMMED_ABOVE:
+        return f"{Decimal(value).normalize():f}"
+    return str(value)
+
+
+TRIMMED_ABOVE = 4  # decimal places: no ISO 4217 currency has more, a token has 18
+
+
+def table(rows: list[dict[str, Any]], columns: list[str], amounts: tuple[str, ...] = ()) -> str:
+    """A plain aligned text table for people; ``amounts`` are the columns that hold an
+    amount in the row's ``currency``."""
+    cells = [
+        [shown(row.get(c), row.get("currency") if c in amounts else None) for c in columns]
+        for row in rows
+    ]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
