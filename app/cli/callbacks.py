@@ -29,7 +29,10 @@ def _either(names: list[str]) -> str:
 def callbacks_list(
     provider: str | None, since: str | None, outcome: str | None, limit: int, as_json: bool
 ) -> None:
-    """The latest callbacks, newest first."""
+    """The callbacks received last, newest first."""
+    known = [p.name for p in PROVIDERS]
+    if provider is not None and provider not in known:
+        fail(f"--provider {provider!r} is not a provider: use {_either(known)}")
     start = _since(since) if since else None
     rows = in_transaction(callbacks.find, provider, start, outcome, limit)
     columns = ["id", "received_at", "provider", "route", "status", "outcome", "latency_ms"]

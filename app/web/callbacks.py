@@ -251,14 +251,35 @@ def find(
     outcome: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """The latest callbacks first, filtered by provider, time and outcome."""
-    query = select(*SUMMARY).order_by(callbacks.c.id.desc()).limit(limit)
+    """The ``limit`` callbacks received last, newest first, filtered by provider, time
+    and outcome.
+
+    Rows are stored in the order their answers were written, not quite the order they
+    were received, and ``received_at`` has no B-tree to sort by (migration 0005). The
+    last ``limit`` rows by id are cheap to find, and the ``limit`` received last can be
+    no older than the oldest of them: only rows from that moment on are sorted (the
+    BRIN index finds them)."""
+    filters = []
     if provider:
-        query = query.where(callbacks.c.provider == provider)
+        filters.append(callbacks.c.provider == provider)
     if since:
-        query = query.where(callbacks.c.received_at >= since)
+        filters.append(callbacks.c.received_at >= since)
     if outcome:
-        query = query.where(callbacks.c.outcome == outcome)
+        filters.append(callbacks.c.outcome == outcome)
+    last = (
+        select(callbacks.c.received_at)
+        .where(*filters)
+        .order_by(callbacks.c.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    oldest = select(func.min(last.c.received_at)).scalar_subquery()
+    query = (
+        select(*SUMMARY)
+        .where(*filters, callbacks.c.received_at >= oldest)
+        .order_by(callbacks.c.received_at.desc(), callbacks.c.id.desc())
+        .limit(limit)
+    )
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
