@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from app import logs
 from app.config import load_config
 from app.db import Database, HeldConnections, budget, make_engine, resolve_database_url
-from app.web import metrics
+from app.web import metrics, outcomes
 from app.web.json_answers import OrjsonProvider
 
 if TYPE_CHECKING:
@@ -60,10 +60,12 @@ def create_app(
     )
     app.extensions["wallet.providers"] = registry
     _register_blueprints(app, registry)
-    _register_request_log(app)
+    # after_request hooks run last registered first: the request log settles a callback's
+    # outcome before the audit trail stores it.
+    _register_audit(app, registry)
+    _register_request_log(app, {provider.name for provider in registry})
     _register_telemetry_allowlist(app)
     _register_error_handlers(app)
-    _register_audit(app, registry)
     return app
 
 
@@ -93,7 +95,7 @@ def _register_audit(app: Flask, registry: tuple[Provider, ...]) -> None:
     )
 
 
-def _register_request_log(app: Flask) -> None:
+def _register_request_log(app: Flask, providers: set[str]) -> None:
     @app.before_request
     def _start() -> None:
         given = request.headers.get("X-Request-ID", "")
@@ -114,7 +116,9 @@ def _register_request_log(app: Flask) -> None:
     def _finish(response: Any) -> Any:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.observe_callback(logs.bound(), seconds)
+        if request.blueprint in providers:
+            logs.bind(provider=request.blueprint, outcome=outcomes.of(response, logs.bound()))
+            metrics.observe_callback(logs.bound(), seconds)
         metrics.sample_pool(app.extensions["wallet.engine"])
         log.info("request", status=response.status_code, latency_ms=round(seconds * 1000, 2))
         return response

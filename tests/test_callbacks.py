@@ -48,7 +48,7 @@ def test_a_refused_callback_is_stored_and_moves_no_money(client):
         headers={"Content-Type": "application/json", "X-Security-Hash": "00" * 32},
     )
     [row] = stored()
-    assert row["outcome"] == "INVALID_SIGNATURE"
+    assert row["outcome"] == "invalid_signature"
     assert bytes(row["body"]) == body
     assert balance(player) == 100
 
@@ -209,7 +209,7 @@ def test_an_oversized_body_is_noted_not_stored(client, app):
     [row] = stored()
     assert bytes(row["body"]) == b""
     assert "over the limit" in row["body_note"]
-    assert row["outcome"] == "INVALID_REQUEST"
+    assert row["outcome"] == "invalid_request"
 
 
 def _age_all(days: int) -> None:
@@ -223,7 +223,7 @@ def test_cli_lists_filters_shows_and_prunes(client, runner):
     client.post("/igpx/transaction", data=b"{}", headers={"X-Security-Hash": "bad"})
 
     listed = json.loads(runner(["callbacks", "list", "--json"]).output)["callbacks"]
-    assert [row["outcome"] for row in listed] == ["INVALID_SIGNATURE", "applied"]
+    assert [row["outcome"] for row in listed] == ["invalid_signature", "applied"]
     refused = runner(["callbacks", "list", "--outcome", "INVALID_SIGNATURE", "--json"])
     assert len(json.loads(refused.output)["callbacks"]) == 1
     assert json.loads(runner(["callbacks", "list", "--provider", "upside", "--json"]).output) == {

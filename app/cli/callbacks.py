@@ -23,7 +23,9 @@ def _either(names: list[str]) -> str:
 @cli.command("list")
 @click.option("--provider", default=None, help=f"{_either([p.name for p in PROVIDERS])}.")
 @click.option("--since", default=None, help="An ISO 8601 time or an age: 30m, 2h, 7d.")
-@click.option("--outcome", default=None, help="e.g. ok, applied, INVALID_SIGNATURE.")
+@click.option(
+    "--outcome", default=None, help="e.g. applied, insufficient_funds, invalid_signature."
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
 @json_option
 def callbacks_list(
@@ -35,7 +37,7 @@ def callbacks_list(
         fail(f"--provider {provider!r} is not a provider: use {_either(known)}")
     start = _since(since) if since else None
     rows = in_transaction(callbacks.find, provider, start, outcome, limit)
-    columns = ["id", "received_at", "provider", "route", "status", "outcome", "latency_ms"]
+    columns = ["id", "received_at", "provider", "action", "status", "outcome", "latency_ms"]
     emit({"callbacks": rows}, as_json, text=table(rows, columns))
 
 

@@ -77,6 +77,7 @@ class Callback(Base):
     answer: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    action: Mapped[str | None] = mapped_column(String(32))
 
 
 callbacks = cast(Table, Callback.__table__)
@@ -99,6 +100,7 @@ class Entry:
     answer: str
     outcome: str
     latency_ms: float
+    action: str | None = None
 
 
 def record(conn: Connection, entry: Entry) -> None:
@@ -120,6 +122,7 @@ COLUMNS = (
     "answer",
     "outcome",
     "latency_ms",
+    "action",
 )
 _COPY = f"COPY callbacks ({', '.join(COLUMNS)}) FROM STDIN"
 
@@ -165,6 +168,7 @@ def _row(entry: Entry, secret_headers: frozenset[str]) -> tuple[Any, ...]:
         entry.answer.replace("\x00", "\ufffd"),
         entry.outcome[:64],
         round(Decimal(entry.latency_ms), 2),
+        entry.action,
     )
 
 
@@ -237,6 +241,7 @@ SUMMARY = (
     callbacks.c.received_at,
     callbacks.c.provider,
     callbacks.c.route,
+    callbacks.c.action,
     callbacks.c.status,
     callbacks.c.outcome,
     callbacks.c.latency_ms,
@@ -265,7 +270,7 @@ def find(
     if since:
         filters.append(callbacks.c.received_at >= since)
     if outcome:
-        filters.append(callbacks.c.outcome == outcome)
+        filters.append(callbacks.c.outcome == outcome.lower())
     last = (
         select(callbacks.c.received_at)
         .where(*filters)

@@ -292,7 +292,6 @@ def _declined(outcome: wallet.Outcome) -> ResponseReturnValue:
     status, code, title = DECLINES.get(
         outcome.reason or wallet.Reason.CANCELLED, DECLINES[wallet.Reason.CANCELLED]
     )
-    base.bind(outcome=code)
     extra: dict[str, Any] = {}
     if status == 402:
         extra = {

@@ -112,15 +112,12 @@ def _handle(exc: Exception) -> ResponseReturnValue:
     for kind, code in ERROR_CODES.items():
         if isinstance(exc, kind):
             log.info("igpx request refused", reason=str(exc))
-            base.bind(outcome=code)
             return _error(code)
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         log.info("igpx request refused", reason=exc.name)
-        base.bind(outcome="INVALID_REQUEST")
         return _error("INVALID_REQUEST")
     if isinstance(exc, SQLAlchemyError):
         base.log_database_error(log, "database unavailable", exc)
     else:
         log.exception("unexpected error")
-    base.bind(outcome="INTERNAL_ERROR")
     return _error("INTERNAL_ERROR")
