@@ -18,7 +18,32 @@ from flask.cli import AppGroup
 from app.cli.support import emit, in_transaction, table, to_jsonable
 from app.core import money, reports
 
-cli = AppGroup("report", help="Reports for finance and support.")
+
+class Reports(AppGroup):
+    """The wallet's reports and each provider's (its registry entry's ``reports``), added
+    once the group is used: provider packages import this module for its helpers."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_provider_reports()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._add_provider_reports()
+        return super().get_command(ctx, cmd_name)
+
+    def _add_provider_reports(self) -> None:
+        from app.providers import PROVIDERS
+
+        for provider in PROVIDERS:
+            for report in provider.reports:
+                self.add_command(report)
+
+
+cli = Reports(
+    "report",
+    help="Reports for finance and support.\n\nExample: wallet report ggr --from 2026-11-01 "
+    "--to 2026-11-30",
+)
 
 
 def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,7 +100,12 @@ def ggr(
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Bets, wins, rollbacks and GGR per provider and currency per day."""
+    """Bets, wins, rollbacks and GGR per day.
+
+    One row per day, provider and currency.
+
+    Example: wallet report ggr --from 2026-11-01 --to 2026-11-30 --csv
+    """
     if end < start:
         raise click.ClickException("--to is before --from")
     rows = in_transaction(
@@ -100,7 +130,12 @@ def ggr(
 @cli.command("negative-balances")
 @output_options
 def negative_balances(as_json: bool, as_csv: bool) -> None:
-    """Player accounts below zero (left by honoured rollbacks of wins)."""
+    """Player accounts below zero.
+
+    Left by honoured rollbacks of wins.
+
+    Example: wallet report negative-balances --json
+    """
     rows = _amounts(in_transaction(reports.negative_balances), "balance")
     show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv, ("balance",))
 
@@ -109,7 +144,10 @@ def negative_balances(as_json: bool, as_csv: bool) -> None:
 @click.option("--provider", default=None)
 @output_options
 def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
-    """Rollbacks whose original transaction never came."""
+    """Rollbacks whose original transaction never came.
+
+    Example: wallet report tombstones --provider igpx
+    """
     rows = _amounts(in_transaction(reports.tombstones, provider), "amount")
     columns = ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency"]
     show(rows, [*columns, "amount"], as_json, as_csv, ("amount",))

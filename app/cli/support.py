@@ -54,6 +54,13 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
         click.echo(text)
 
 
+def print_balances(player_id: str, balances: dict[str, Decimal], as_json: bool) -> None:
+    """``{"player_id", "balances": {"USD": "10.00", …}}``, or one line per currency."""
+    exact = {cur: money.format_amount(amount, cur) for cur, amount in balances.items()}
+    lines = [player_id] + [f"  {cur} {shown(amount, cur)}" for cur, amount in exact.items()]
+    emit({"player_id": player_id, "balances": exact}, as_json, text="\n".join(lines))
+
+
 def shown(value: Any, currency: str | None = None) -> str:
     """A value as a person reads it in a table or a line of text (never a Python repr):
     nothing for None, yes or no, lists joined with commas, times to the second, and an

@@ -1,0 +1,53 @@
+"""``wallet db …``: the schema and the application's database role."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.cli.support import fail
+from app.db import migrate, roles
+
+db_cli = AppGroup(
+    "db",
+    help="Database schema and the application's role.\n\nExample: wallet db upgrade",
+)
+
+
+def owner_url() -> str:
+    """Migrations run as the schema owner: DATABASE_MIGRATION_URL, else DATABASE_URL."""
+    config = current_app.config
+    return str(config.get("DATABASE_MIGRATION_URL") or config["DATABASE_URL"])
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration.
+
+    Runs as DATABASE_MIGRATION_URL's role when it is set.
+
+    Example: wallet db upgrade
+    """
+    migrate.upgrade(owner_url())
+    click.echo("database is at the latest schema")
+
+
+@db_cli.command("grant-app-role")
+@click.argument("role")
+@click.option("--sql", "print_only", is_flag=True, help="Print the SQL instead of running it.")
+def db_grant_app_role(role: str, print_only: bool) -> None:
+    """Grant ROLE exactly the data access the wallet needs.
+
+    ROLE is an existing login role. Runs as the schema owner (DATABASE_MIGRATION_URL).
+    Re-run after every upgrade.
+
+    Example: wallet db grant-app-role wallet_app --sql
+    """
+    if not roles.valid_role(role):
+        fail(f"role name {role!r}: use letters, digits and _ (at most 63 characters)")
+    if print_only:
+        statements = roles.statements_for(current_app.config["DATABASE_URL"], role)
+    else:
+        statements = roles.grant_as_owner(owner_url(), role)
+    click.echo(";\n".join(statements) + ";" if print_only else f"granted {role} the app's access")
