@@ -84,6 +84,18 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     return value if value not in (None, "") else default
 
 
+WALLET_ENVS = ("development", "production")
+
+
+def _wallet_env(env: Mapping[str, str], problems: list[str]) -> str:
+    """``WALLET_ENV``: ``development`` (the default) or ``production``, where
+    development-only commands such as ``wallet dev reset`` are refused."""
+    value = (env.get("WALLET_ENV") or "development").strip().lower()
+    if value not in WALLET_ENVS:
+        problems.append(f"WALLET_ENV must be development or production, got {value!r}")
+    return value
+
+
 def load_config(
     env: Mapping[str, str] | None = None, providers: Sequence[Provider] | None = None
 ) -> dict[str, Any]:
@@ -113,6 +125,7 @@ def load_config(
         "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
         "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
         "METRICS_ALLOW_IPS": _networks(env, "METRICS_ALLOW_IPS", problems),
+        "WALLET_ENV": _wallet_env(env, problems),
     }
     for provider in registry:
         config.update(provider.settings(env, problems))

@@ -1,13 +1,16 @@
-"""``wallet db …``: the schema and the application's database role."""
+"""``wallet db …`` (the schema and the application's database role) and ``wallet dev …``
+(development data)."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from app.cli.support import fail
-from app.db import migrate, roles
+from app.db import database_name, migrate, roles
 
 db_cli = AppGroup(
     "db",
@@ -51,3 +54,37 @@ def db_grant_app_role(role: str, print_only: bool) -> None:
     else:
         statements = roles.grant_as_owner(owner_url(), role)
     click.echo(";\n".join(statements) + ";" if print_only else f"granted {role} the app's access")
+
+
+def can_ask() -> bool:
+    """Whether a person can answer a question: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
+dev_cli = AppGroup(
+    "dev",
+    help="Development data (refused when WALLET_ENV=production).\n\n"
+    "Example: wallet dev reset --yes",
+)
+
+
+@dev_cli.command("reset")
+@click.option("--yes", is_flag=True, help="Reset without asking.")
+def dev_reset(yes: bool) -> None:
+    """Empty every table of the database, then migrate it.
+
+    Players, wallets, transactions, Upside games and keys, the audit trail: all gone;
+    the schema stays. Refused when WALLET_ENV=production. Without --yes it asks first,
+    and refuses when there is nobody to ask (stdin is not a terminal).
+
+    Example: wallet dev reset --yes
+    """
+    if current_app.config["WALLET_ENV"] == "production":
+        fail("WALLET_ENV is production: dev reset empties development databases only")
+    database = database_name(owner_url())
+    if not yes:
+        if not can_ask():
+            fail("dev reset deletes every row: add --yes (stdin is not a terminal to ask)")
+        click.confirm(f"Delete every row in database {database}?", abort=True, err=True)
+    emptied = migrate.reset(owner_url())
+    click.echo(f"database {database}: {len(emptied)} tables emptied, schema at the latest")

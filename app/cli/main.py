@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "callbacks": ("callbacks:cli", "The audit trail of inbound provider callbacks."),
     "db": ("db:db_cli", "Database schema and the application's role."),
     "deposit": ("cashier:deposit", "Credit AMOUNT CURRENCY to PLAYER_ID from the cashier."),
+    "dev": ("db:dev_cli", "Development data (refused when WALLET_ENV=production)."),
     "ledger": ("books:ledger_cli", "The books."),
     "players": ("players:cli", "Players and their wallets."),
     "report": ("reports:cli", "Reports for finance and support."),

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from app.db import budget, embedded
@@ -35,6 +35,11 @@ def sqlalchemy_url(libpq_url: str) -> str:
         if libpq_url.startswith(prefix):
             return "postgresql+psycopg://" + libpq_url[len(prefix) :]
     raise ValueError("DATABASE_URL must start with postgresql://")
+
+
+def database_name(libpq_url: str) -> str:
+    """The database a libpq URL names (``postgresql://host/wallet`` → ``wallet``)."""
+    return make_url(sqlalchemy_url(libpq_url)).database or ""
 
 
 def make_engine(
