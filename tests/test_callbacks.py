@@ -48,7 +48,7 @@ def test_a_refused_callback_is_stored_and_moves_no_money(client):
         headers={"Content-Type": "application/json", "X-Security-Hash": "00" * 32},
     )
     [row] = stored()
-    assert row["outcome"] == "INVALID_SIGNATURE"
+    assert row["outcome"] == "invalid_signature"
     assert bytes(row["body"]) == body
     assert balance(player) == 100
 
@@ -209,7 +209,7 @@ def test_an_oversized_body_is_noted_not_stored(client, app):
     [row] = stored()
     assert bytes(row["body"]) == b""
     assert "over the limit" in row["body_note"]
-    assert row["outcome"] == "INVALID_REQUEST"
+    assert row["outcome"] == "invalid_request"
 
 
 def _age_all(days: int) -> None:
@@ -223,7 +223,7 @@ def test_cli_lists_filters_shows_and_prunes(client, runner):
     client.post("/igpx/transaction", data=b"{}", headers={"X-Security-Hash": "bad"})
 
     listed = json.loads(runner(["callbacks", "list", "--json"]).output)["callbacks"]
-    assert [row["outcome"] for row in listed] == ["INVALID_SIGNATURE", "applied"]
+    assert [row["outcome"] for row in listed] == ["invalid_signature", "applied"]
     refused = runner(["callbacks", "list", "--outcome", "INVALID_SIGNATURE", "--json"])
     assert len(json.loads(refused.output)["callbacks"]) == 1
     assert json.loads(runner(["callbacks", "list", "--provider", "upside", "--json"]).output) == {
@@ -280,3 +280,28 @@ def test_gunicorn_workers_store_callbacks_in_the_background(live_server):
     while time.monotonic() < deadline and not stored():
         time.sleep(0.05)
     assert [row["outcome"] for row in stored()] == ["applied"]
+
+
+def test_cli_lists_callbacks_newest_first_by_the_time_they_were_received(client, runner):
+    player = PlayerFactory()
+    for tx in ("first", "second", "third"):
+        igpx_helpers.post(client, "transaction", igpx_helpers.bet(tx, player, "1.00"))
+    ids = {json.loads(row["body"])["transaction_id"]: row["id"] for row in stored()}
+    # The third was received before the others, and its row stored last (a slow request).
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
+    third = update(table).where(table.c.id == ids["third"]).values(received_at=earlier)
+    run_committed(lambda conn: conn.execute(third))
+    listed = json.loads(runner(["callbacks", "list", "--json"]).output)["callbacks"]
+    assert [row["id"] for row in listed] == [ids["second"], ids["first"], ids["third"]]
+    times = [row["received_at"] for row in listed]
+    assert times == sorted(times, reverse=True)
+    limited = json.loads(runner(["callbacks", "list", "--limit", "1", "--json"]).output)
+    assert [row["id"] for row in limited["callbacks"]] == [listed[0]["id"]]
+
+
+def test_cli_refuses_an_unknown_provider_and_names_the_known_ones(runner):
+    result = runner(["callbacks", "list", "--provider", "igpz"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: --provider 'igpz' is not a provider: use igpx, hypetech or upside"
+    )

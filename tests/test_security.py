@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app import create_app
-from app.web import audit
+from app.web import outcomes
 from app.web.callbacks import callbacks as audit_table
 from tests import hypetech_helpers as hype
 from tests import igpx_helpers as igpx
@@ -90,9 +90,10 @@ def test_no_credential_appears_in_any_log_line_or_answer(client, runner, capture
     assert [s for s in secrets if s in audit] == []
 
 
-def test_every_stored_outcome_is_the_error_code_answered(client, runner):
-    """The audit hook reads an answer only when the adapter may not have bound its code
-    (``app.web.audit.outcome``): on every route, the stored outcome is the code answered."""
+def test_every_stored_outcome_is_the_code_answered_in_lower_case(client, runner):
+    """The outcome is settled once per callback (``app.web.outcomes``), reading an answer
+    only when the adapter bound no code: on every route, the stored outcome is the code
+    answered in lower case, or the wallet's own word for a decline."""
     _scenario(client, runner)
     PlayerFactory(id="poor", currencies=("USD", "BRL"), balance=Decimal(1))
     assert igpx.post(client, "transaction", igpx.bet("d1", "poor", "5.00"))["error"]
@@ -100,9 +101,11 @@ def test_every_stored_outcome_is_the_error_code_answered(client, runner):
     flush_audit()
     query = select(audit_table.c.provider, audit_table.c.answer, audit_table.c.outcome)
     rows = run_committed(lambda conn: conn.execute(query).all())
-    coded = [(p, audit._error_code(answer), outcome) for p, answer, outcome in rows]
+    coded = [(p, outcomes.error_code(answer), outcome) for p, answer, outcome in rows]
     coded = [row for row in coded if row[1]]
-    assert [(p, code, outcome) for p, code, outcome in coded if code != outcome] == []
+    declines = {"insufficient_balance": "insufficient_funds"}  # Upside's word for it
+    expected = [(p, code, declines.get(code.lower(), code.lower())) for p, code, _ in coded]
+    assert coded == expected
     assert {p for p, _, _ in coded} == {"igpx", "hypetech", "upside"}
     assert len(coded) >= 6
 

@@ -27,14 +27,6 @@ from app.errors import InvalidRequest
 cli = AppGroup("limits", help="Loss, wager and deposit limits (player protection).")
 
 
-def register(root: click.Group, players: click.Group, report: click.Group) -> None:
-    """Add these commands to the ``wallet`` tree."""
-    root.add_command(cli)
-    for command in (players_exclude, players_timeout, players_unexclude):
-        players.add_command(command)
-    report.add_command(limits_hit)
-
-
 def store_timezone(owner_url: str, zone: str) -> None:
     """``wallet db upgrade``: make ``LIMITS_TIMEZONE`` the calendar of every limit."""
     engine = create_engine(sqlalchemy_url(owner_url), poolclass=NullPool)

@@ -18,8 +18,34 @@ from flask.cli import AppGroup
 from app.cli.support import emit, read_only, table, to_jsonable
 from app.core import money, reports
 
-# Every report reads DATABASE_REPLICA_URL's replica when it is set (cli_support.read_only).
-cli = AppGroup("report", help="Reports for finance and support.")
+# Every report reads DATABASE_REPLICA_URL's replica when it is set (support.read_only).
+class Reports(AppGroup):
+    """The wallet's reports and each provider's (its registry entry's ``reports``), added
+    once the group is used: provider packages import this module for its helpers."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_provider_reports()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._add_provider_reports()
+        return super().get_command(ctx, cmd_name)
+
+    def _add_provider_reports(self) -> None:
+        from app.cli.limits import limits_hit
+        from app.providers import PROVIDERS
+
+        self.add_command(limits_hit)
+        for provider in PROVIDERS:
+            for report in provider.reports:
+                self.add_command(report)
+
+
+cli = Reports(
+    "report",
+    help="Reports for finance and support.\n\nExample: wallet report ggr --from 2026-11-01 "
+    "--to 2026-11-30",
+)
 
 
 def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,7 +53,15 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(command)
 
 
-def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: bool) -> None:
+def show(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    as_json: bool,
+    as_csv: bool,
+    amounts: tuple[str, ...] = (),
+) -> None:
+    """CSV, one JSON document, or a table (``amounts``: columns holding an amount in the
+    row's ``currency``, see :func:`app.cli.support.shown`)."""
     if as_csv:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
@@ -35,7 +69,8 @@ def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, as_csv: 
         writer.writerows(to_jsonable(rows))
         click.echo(buffer.getvalue(), nl=False)
         return
-    emit({"rows": rows}, as_json, text=table(rows, columns) if rows else "(no rows)")
+    text = table(rows, columns, amounts) if rows else "(no rows)"
+    emit({"rows": rows}, as_json, text=text)
 
 
 def _amounts(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
@@ -67,7 +102,12 @@ def ggr(
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Bets, wins, rollbacks and GGR per provider and currency per day."""
+    """Bets, wins, rollbacks and GGR per day.
+
+    One row per day, provider and currency.
+
+    Example: wallet report ggr --from 2026-11-01 --to 2026-11-30 --csv
+    """
     if end < start:
         raise click.ClickException("--to is before --from")
     rows = read_only(
@@ -85,31 +125,31 @@ def ggr(
         "rollback_amount",
         "ggr",
     ]
-    show(
-        _amounts(rows, "bet_amount", "win_amount", "rollback_amount", "ggr"),
-        columns,
-        as_json,
-        as_csv,
-    )
+    amounts = ("bet_amount", "win_amount", "rollback_amount", "ggr")
+    show(_amounts(rows, *amounts), columns, as_json, as_csv, amounts)
 
 
 @cli.command("negative-balances")
 @output_options
 def negative_balances(as_json: bool, as_csv: bool) -> None:
-    """Player accounts below zero (left by honoured rollbacks of wins)."""
+    """Player accounts below zero.
+
+    Left by honoured rollbacks of wins.
+
+    Example: wallet report negative-balances --json
+    """
     rows = _amounts(read_only(reports.negative_balances), "balance")
-    show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv)
+    show(rows, ["player_id", "currency", "balance", "blocked"], as_json, as_csv, ("balance",))
 
 
 @cli.command("tombstones")
 @click.option("--provider", default=None)
 @output_options
 def tombstones(provider: str | None, as_json: bool, as_csv: bool) -> None:
-    """Rollbacks whose original transaction never came."""
+    """Rollbacks whose original transaction never came.
+
+    Example: wallet report tombstones --provider igpx
+    """
     rows = _amounts(read_only(reports.tombstones, provider), "amount")
-    show(
-        rows,
-        ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency", "amount"],
-        as_json,
-        as_csv,
-    )
+    columns = ["created_at", "provider", "rollback_id", "original_id", "player_id", "currency"]
+    show(rows, [*columns, "amount"], as_json, as_csv, ("amount",))

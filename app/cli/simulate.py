@@ -70,14 +70,17 @@ def simulate(
     seed: int | None,
     as_json: bool,
 ) -> None:
-    """Play PROVIDER against a running wallet, then check every player's balance.
+    """Play a provider against a running wallet.
 
-    PROVIDER is any provider of the registry with a simulator client. Creates players
+    Then check every player's balance against the ledger. PROVIDER is any provider of
+    the registry with a simulator client. Creates players
     sim-<run>-<n> with 100 each in this deployment's database (and what else the provider
     needs, e.g. an Upside game, its pool, an API key and tokens), plays their rounds as
     the provider would (signed, with retries, duplicates and rollbacks, some before their
     bet) and compares each balance with the ledger. Exits 1 on any unexpected answer or
     mismatch.
+
+    Example: wallet simulate igpx --players 20 --rounds 50
     """
     base_urls = urls or (f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",)
     client = _client(provider, base_urls[0])

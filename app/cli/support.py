@@ -13,7 +13,9 @@ import click
 from flask import current_app
 from sqlalchemy import text
 
-from app.db import Database, make_engine
+from app.core import money
+from app.db import Database, UnitOfWork, make_engine
+from app.errors import InvalidAmount
 
 T = TypeVar("T")
 
@@ -35,7 +37,7 @@ def read_only_database() -> Database:
 
     A replica lags the primary (by up to seconds) and may be missing what the primary
     committed last, so it never serves a balance a callback answers with or anything a
-    money decision rests on: those read the primary, through :func:`in_transaction` and
+    money decision rests on: those read the primary, through :func:`run_as_admin` and
     the providers' adapters. Its connections have no statement or lock timeout."""
     database: Database | None = current_app.extensions.get(_READ_ONLY)
     if database is None:
@@ -83,13 +85,58 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
         click.echo(text)
 
 
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A plain aligned text table for people."""
-    cells = [[str(to_jsonable(row.get(c, ""))) for c in columns] for row in rows]
+def print_balances(player_id: str, balances: dict[str, Decimal], as_json: bool) -> None:
+    """``{"player_id", "balances": {"USD": "10.00", …}}``, or one line per currency."""
+    exact = {cur: money.format_amount(amount, cur) for cur, amount in balances.items()}
+    lines = [player_id] + [f"  {cur} {shown(amount, cur)}" for cur, amount in exact.items()]
+    emit({"player_id": player_id, "balances": exact}, as_json, text="\n".join(lines))
+
+
+def shown(value: Any, currency: str | None = None) -> str:
+    """A value as a person reads it in a table or a line of text (never a Python repr):
+    nothing for None, yes or no, lists joined with commas, times to the second, and an
+    amount of a token currency (WIN's 18 decimals) without trailing zeros, as Upside's
+    ``…Formatted`` fields write it (``1097.85``). ``--json`` keeps the exact values."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(shown(item) for item in value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if currency and money.CURRENCY_EXPONENTS.get(currency, 0) > TRIMMED_ABOVE:
+        return f"{Decimal(value).normalize():f}"
+    return str(value)
+
+
+TRIMMED_ABOVE = 4  # decimal places: no ISO 4217 currency has more, a token has 18
+
+
+def table(rows: list[dict[str, Any]], columns: list[str], amounts: tuple[str, ...] = ()) -> str:
+    """A plain aligned text table for people; ``amounts`` are the columns that hold an
+    amount in the row's ``currency``."""
+    cells = [
+        [shown(row.get(c), row.get("currency") if c in amounts else None) for c in columns]
+        for row in rows
+    ]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+POSITIVE = 'amounts are positive, e.g. "10.50"'
+# A command whose arguments include an amount reads "-5" as that amount, not as an option.
+AMOUNT_ARGUMENTS = {"ignore_unknown_options": True}
+
+
+def positive_amount(text: str, currency: str) -> Decimal:
+    """An amount an operator typed: a plain decimal above zero, within the currency's
+    decimal places. ``-5``, ``0``, ``1e3`` and ``abc`` get the same one line."""
+    if not money.is_plain_decimal(text) or not Decimal(text):
+        raise InvalidAmount(f"amount {text!r}: {POSITIVE}")
+    return money.parse_amount(text, currency)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

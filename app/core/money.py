@@ -45,6 +45,11 @@ MAX_AMOUNT = Decimal(10) ** 18
 _PLAIN_DECIMAL = re.compile(r"[0-9]{1,40}(\.[0-9]{1,40})?")
 
 
+def is_plain_decimal(text: str) -> bool:
+    """``10.50``: digits with at most one point; no sign, exponent or spaces."""
+    return _PLAIN_DECIMAL.fullmatch(text) is not None
+
+
 def exponent(currency: str) -> int:
     try:
         return CURRENCY_EXPONENTS[currency]
@@ -79,7 +84,7 @@ def _to_decimal(value: object) -> Decimal:
         return value
     if isinstance(value, int):
         return Decimal(value)
-    if isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value):
+    if isinstance(value, str) and is_plain_decimal(value):
         try:
             return Decimal(value)
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid text

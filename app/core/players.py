@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,10 +17,27 @@ from app.core.wallet import CASHIER
 from app.errors import InvalidRequest, PlayerAlreadyExists, UnknownPlayer, WalletError
 
 IMPORT_PROVIDER = "import"
+MAX_ID_LENGTH = 64  # players.id is VARCHAR(64)
+
+
+def check_id(player_id: str) -> str:
+    """The one rule for a player id, wherever it comes from (the CLI, an import file, a
+    provider's request, an Upside token): 1 to 64 characters, no space at either end,
+    no control character. Returns the id unchanged; raises InvalidRequest."""
+    if not player_id:
+        raise InvalidRequest("a player id must not be empty")
+    if len(player_id) > MAX_ID_LENGTH:
+        raise InvalidRequest(f"a player id has at most {MAX_ID_LENGTH} characters")
+    if player_id != player_id.strip():
+        raise InvalidRequest(f"player id {player_id!r} must not start or end with a space")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in player_id):
+        raise InvalidRequest(f"player id {player_id!r} must not contain control characters")
+    return player_id
 
 
 def create(conn: Connection, player_id: str, currencies: Sequence[str]) -> None:
     """Create a player with an empty wallet per currency; an existing player is an error."""
+    check_id(player_id)
     for currency in currencies:
         money.exponent(currency)
     inserted = conn.execute(
@@ -68,14 +86,23 @@ class ImportRow:
         return f"{self.player_id}:{self.currency}"
 
 
+COLUMNS = ("player_id", "currency", "balance")
+
+
 def read_csv(path: Path) -> list[ImportRow]:
     """Parse and validate the whole file first, so a bad line changes nothing."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        expected = {"player_id", "currency", "balance"}
-        if reader.fieldnames is None or not expected <= set(reader.fieldnames):
-            raise InvalidRequest("the CSV header must be player_id,currency,balance")
-        rows = list(_validated(reader))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, [])
+            if not set(COLUMNS) <= set(header):
+                raise InvalidRequest("the CSV header must be player_id,currency,balance")
+            try:
+                rows = [_row(reader.line_num, header, cells) for cells in reader if cells]
+            except csv.Error as exc:
+                raise InvalidRequest(f"line {reader.line_num}: {exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"{path.name} is not UTF-8 text") from None
     seen: set[str] = set()
     for row in rows:
         if row.reference in seen:
@@ -84,17 +111,19 @@ def read_csv(path: Path) -> list[ImportRow]:
     return rows
 
 
-def _validated(reader: Iterable[dict[str, str]]) -> Iterator[ImportRow]:
-    for line, record in enumerate(reader, start=2):
-        player_id = (record.get("player_id") or "").strip()
-        currency = (record.get("currency") or "").strip().upper()
-        if not player_id or len(player_id) > 64:
-            raise InvalidRequest(f"line {line}: player_id must be 1 to 64 characters")
-        try:
-            balance = money.parse_amount((record.get("balance") or "0").strip(), currency)
-        except WalletError as exc:
-            raise InvalidRequest(f"line {line}: {exc}") from None
-        yield ImportRow(line, player_id, currency, balance)
+def _row(line: int, header: list[str], cells: list[str]) -> ImportRow:
+    """One line, taken as written: as many cells as the header, a valid player id, a
+    known currency and a plain decimal balance (``10.50``; not ``1e3``, ``-5`` or empty)."""
+    if len(cells) != len(header):
+        raise InvalidRequest(f"line {line}: {len(cells)} columns, the header has {len(header)}")
+    record = dict(zip(header, cells, strict=True))
+    currency = record["currency"].upper()
+    try:
+        check_id(record["player_id"])
+        balance = money.parse_amount(record["balance"], currency)
+    except WalletError as exc:
+        raise InvalidRequest(f"line {line}: {exc}") from None
+    return ImportRow(line, record["player_id"], currency, balance)
 
 
 def import_batch(conn: Connection, rows: Sequence[ImportRow]) -> int:

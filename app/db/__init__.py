@@ -17,7 +17,7 @@ import psycopg
 import structlog
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, StatementError
 
@@ -33,6 +33,11 @@ _log = structlog.get_logger(__name__)
 def resolve_database_url(configured: str | None) -> str:
     """``DATABASE_URL`` when set, else the embedded server's ``wallet`` database."""
     return configured or embedded.database_url()
+
+
+def database_name(libpq_url: str) -> str:
+    """The database a libpq URL names (``postgresql://host/wallet`` → ``wallet``)."""
+    return make_url(sqlalchemy_url(libpq_url)).database or ""
 
 
 def make_engine(

@@ -1,4 +1,5 @@
-"""Schema migrations, run programmatically (``wallet db upgrade``) and checked by /readyz."""
+"""Schema migrations, run programmatically (``wallet db upgrade``) and checked by /readyz;
+``wallet dev reset`` empties the tables and migrates."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, pool
+from sqlalchemy import Engine, create_engine, pool, text
+from sqlalchemy.pool import NullPool
 
 from app.db import sqlalchemy_url
 
@@ -48,3 +50,24 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def reset(database_url: str) -> list[str]:
+    """Empty every table of the schema but alembic's, then upgrade: the data is gone, the
+    schema and its grants stay. Returns the tables emptied."""
+    engine = create_engine(sqlalchemy_url(database_url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            tables = list(conn.execute(text(_TABLES)).scalars())
+            if tables:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    return tables
+
+
+_TABLES = """
+SELECT format('%I', tablename) FROM pg_tables
+WHERE schemaname = current_schema() AND tablename <> 'alembic_version' ORDER BY 1
+"""

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
 
-from app.core import money
+from app.core import money, players
 from app.errors import InvalidRequest, WalletError
 
 # Deepest nesting a request body may have; the body object itself is level 1.
@@ -92,6 +92,19 @@ class ProviderId(fields.Field):
         if not _storable(value):
             raise ValidationError("must not contain NUL characters or lone surrogates")
         return value
+
+
+class PlayerId(ProviderId):
+    """A provider id that names a player: the wallet's rule for player ids applies
+    (:func:`app.core.players.check_id`: 1 to 64 characters, no space at either end, no
+    control character), as it does to ids typed into the CLI."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        player_id = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return players.check_id(player_id)
+        except InvalidRequest as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class Text(fields.String):

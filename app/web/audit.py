@@ -14,7 +14,6 @@ the last fraction of a second of stored rows (docs/high-availability.md).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import threading
 import time
@@ -240,6 +239,7 @@ def _entry(response: Response, body_limit: int) -> callbacks.Entry:
     status = response.status_code
     answer = response.get_data(as_text=True) if not response.is_streamed else ""
     body, note = _body(req, body_limit)
+    bound = logs.bound()  # the request log hook bound the outcome (app.web.outcomes)
     return callbacks.Entry(
         received_at=datetime.now(UTC) - timedelta(seconds=seconds),
         request_id=str(g.get("request_id", "")),
@@ -252,7 +252,8 @@ def _entry(response: Response, body_limit: int) -> callbacks.Entry:
         body_note=note,
         status=status,
         answer=answer,
-        outcome=outcome(status, answer, logs.bound()),
+        action=_action(bound.get("action")),
+        outcome=str(bound.get("outcome") or "ok"),
         latency_ms=seconds * 1000,
     )
 
@@ -296,41 +297,6 @@ def _header_name(environ_key: str) -> str | None:
 _CONTENT_AS_HTTP = ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")
 
 
-def outcome(status: int, answer: str, bound: Mapping[str, Any] | None = None) -> str:
-    """What the request came to: the error code the provider was answered, else the
-    outcome the adapter noted (``applied``, ``ok``, …), else the HTTP status.
-
-    ``bound`` is the request's log fields (:func:`app.logs.bound`). Rather than parse
-    every answer, it is parsed only when it may carry a code nobody bound: an adapter
-    answering an error with a 2xx status binds that code as ``error_code`` (IGPX, whose
-    answers are all 200), and
-    a 2xx answer without one carries no error code (IGPX ``"error": null``, Hypetech and
-    Upside successes). Answers of status 400 and up (Hypetech problems, Upside failures)
-    are read as before. ``tests/test_security.py`` checks on every provider that the
-    stored outcome is the code answered.
-    """
-    if bound is None:
-        bound = logs.bound()
-    code = bound.get("error_code")
-    if not code and status >= 400:
-        code = _error_code(answer)
-    if code:
-        return str(code)
-    noted = bound.get("outcome")
-    if noted:
-        return str(noted)
-    return "ok" if status < 400 else f"http_{status}"
-
-
-def _error_code(answer: str) -> str | None:
-    try:
-        data: Any = json.loads(answer)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    error = data.get("error")
-    if isinstance(error, dict):
-        error = error.get("code")
-    found = error or data.get("code")
-    return str(found) if found else None
+def _action(action: Any) -> str | None:
+    """The action the adapter bound (``bet``, an Upside trigger, …), if it read one."""
+    return str(action)[:32] if action else None

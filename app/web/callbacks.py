@@ -77,6 +77,7 @@ class Callback(Base):
     answer: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    action: Mapped[str | None] = mapped_column(String(32))
 
 
 callbacks = cast(Table, Callback.__table__)
@@ -99,6 +100,7 @@ class Entry:
     answer: str
     outcome: str
     latency_ms: float
+    action: str | None = None
 
 
 def record(conn: Connection, entry: Entry) -> None:
@@ -120,6 +122,7 @@ COLUMNS = (
     "answer",
     "outcome",
     "latency_ms",
+    "action",
 )
 _COPY = f"COPY callbacks ({', '.join(COLUMNS)}) FROM STDIN"
 
@@ -165,6 +168,7 @@ def _row(entry: Entry, secret_headers: frozenset[str]) -> tuple[Any, ...]:
         entry.answer.replace("\x00", "\ufffd"),
         entry.outcome[:64],
         round(Decimal(entry.latency_ms), 2),
+        entry.action,
     )
 
 
@@ -237,6 +241,7 @@ SUMMARY = (
     callbacks.c.received_at,
     callbacks.c.provider,
     callbacks.c.route,
+    callbacks.c.action,
     callbacks.c.status,
     callbacks.c.outcome,
     callbacks.c.latency_ms,
@@ -251,14 +256,35 @@ def find(
     outcome: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """The latest callbacks first, filtered by provider, time and outcome."""
-    query = select(*SUMMARY).order_by(callbacks.c.id.desc()).limit(limit)
+    """The ``limit`` callbacks received last, newest first, filtered by provider, time
+    and outcome.
+
+    Rows are stored in the order their answers were written, not quite the order they
+    were received, and ``received_at`` has no B-tree to sort by (migration 0005). The
+    last ``limit`` rows by id are cheap to find, and the ``limit`` received last can be
+    no older than the oldest of them: only rows from that moment on are sorted (the
+    BRIN index finds them)."""
+    filters = []
     if provider:
-        query = query.where(callbacks.c.provider == provider)
+        filters.append(callbacks.c.provider == provider)
     if since:
-        query = query.where(callbacks.c.received_at >= since)
+        filters.append(callbacks.c.received_at >= since)
     if outcome:
-        query = query.where(callbacks.c.outcome == outcome)
+        filters.append(callbacks.c.outcome == outcome.lower())
+    last = (
+        select(callbacks.c.received_at)
+        .where(*filters)
+        .order_by(callbacks.c.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    oldest = select(func.min(last.c.received_at)).scalar_subquery()
+    query = (
+        select(*SUMMARY)
+        .where(*filters, callbacks.c.received_at >= oldest)
+        .order_by(callbacks.c.received_at.desc(), callbacks.c.id.desc())
+        .limit(limit)
+    )
     return [dict(row._mapping) for row in conn.execute(query)]
 
 

@@ -28,6 +28,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.web import outcomes
+
 CALLBACKS = Counter(
     "wallet_callbacks_total",
     "Provider callbacks answered, by provider, action and outcome",
@@ -48,23 +50,21 @@ POOL_CHECKED_OUT = Gauge(
     "Database connections checked out of the pools (sampled after each request)",
     multiprocess_mode="livesum",
 )
-DECLINE_REASONS = {"insufficient_funds", "player_blocked", "cancelled"}
 
 blueprint = Blueprint("metrics", __name__)
 
 
 def observe_callback(fields: Mapping[str, Any], seconds: float) -> None:
-    """Count one answered callback from the fields its adapter bound for the request log."""
-    provider = fields.get("provider")
-    if not provider:
-        return
+    """Count one answered callback from its request log fields: its provider, action and
+    outcome (:mod:`app.web.outcomes`)."""
+    provider = str(fields["provider"])
     action = str(fields.get("action") or "unknown")
-    outcome = str(fields.get("outcome") or "error")
+    outcome = str(fields["outcome"])
     CALLBACKS.labels(provider, action, outcome).inc()
     LATENCY.labels(provider, action).observe(seconds)
     if fields.get("replayed"):
         REPLAYS.labels(provider).inc()
-    if outcome in DECLINE_REASONS:
+    if outcome in outcomes.DECLINES:
         DECLINES.labels(provider, outcome).inc()
 
 

@@ -115,6 +115,8 @@ def _map_custom_fields(plugin: MarshmallowPlugin) -> None:
     from app.providers import schemas
 
     def describe(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+        if isinstance(field, schemas.PlayerId):
+            return {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^\S(.*\S)?$"}
         if isinstance(field, schemas.ProviderId):
             return {"type": "string", "minLength": 1, "maxLength": 128}
         if isinstance(field, schemas.Currency):

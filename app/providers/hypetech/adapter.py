@@ -57,12 +57,12 @@ class _Schema(Schema):
 
 
 class BalanceSchema(_Schema):
-    player_id = schemas.ProviderId(
+    player_id = schemas.PlayerId(
         load_default=None,
         allow_none=True,
         metadata={"description": "the player's id (older document); or user_id"},
     )
-    user_id = schemas.ProviderId(
+    user_id = schemas.PlayerId(
         load_default=None,
         allow_none=True,
         metadata={"description": "the player's id (newer document); or player_id"},
@@ -76,7 +76,7 @@ class BalanceSchema(_Schema):
 
 
 class MoneySchema(_Schema):
-    user_id = schemas.ProviderId(required=True, metadata={"description": "the player's id"})
+    user_id = schemas.PlayerId(required=True, metadata={"description": "the player's id"})
     provider_tx_id = schemas.ProviderId(
         required=True,
         metadata={"description": "Hypetech's id of this transaction; a repeat is answered again"},
@@ -336,7 +336,6 @@ def _declined(outcome: wallet.Outcome) -> ResponseReturnValue:
     status, code, title = DECLINES.get(
         outcome.reason or wallet.Reason.CANCELLED, DECLINES[wallet.Reason.CANCELLED]
     )
-    base.bind(outcome=code)
     extra: dict[str, Any] = {}
     if status == 402:
         extra = {

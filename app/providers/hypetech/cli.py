@@ -13,13 +13,16 @@ from app.cli.support import emit, fail, json_option, run_as_admin
 from app.core import wallet
 from app.providers.hypetech.client import HypetechApiError, client_from_config
 
-cli = AppGroup("hypetech", help="Calls to Hypetech.")
+cli = AppGroup("hypetech", help="Calls to Hypetech.\n\nExample: wallet hypetech games")
 
 
 @cli.command("games")
 @json_option
 def games(as_json: bool) -> None:
-    """List the games Hypetech has activated for us."""
+    """List the games Hypetech has activated for us.
+
+    Example: wallet hypetech games --json
+    """
     try:
         found = client_from_config(current_app.config).games()
     except HypetechApiError as exc:
@@ -46,7 +49,10 @@ def _game_label(game: Any) -> str:
 def launch(
     player_id: str, game: str, currency: str | None, lang: str, username: str | None, as_json: bool
 ) -> None:
-    """Print the URL that opens GAME for PLAYER_ID."""
+    """Print the URL that opens GAME for PLAYER_ID.
+
+    Example: wallet hypetech launch alice aviator --currency BRL
+    """
     code, balance = run_as_admin(_wallet_to_play, player_id, currency)
     try:
         url = client_from_config(current_app.config).game_url(

@@ -51,7 +51,7 @@ class TransactionSchema(Schema):
         validate=validate.OneOf(["bet", "result"]),
         metadata={"description": "bet takes the stake; result pays a win (0 is a loss)"},
     )
-    user_id = schemas.ProviderId(required=True, metadata={"description": "the player's id"})
+    user_id = schemas.PlayerId(required=True, metadata={"description": "the player's id"})
     currency = schemas.Currency(required=True, metadata={"description": "ISO 4217 code"})
     amount = fields.Raw(required=True, metadata=schemas.AMOUNT_DOC)
 
@@ -139,15 +139,12 @@ def _handle(exc: Exception) -> ResponseReturnValue:
     for kind, code in ERROR_CODES.items():
         if isinstance(exc, kind):
             log.info("igpx request refused", reason=str(exc))
-            base.bind(outcome=code)
             return _error(code)
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         log.info("igpx request refused", reason=exc.name)
-        base.bind(outcome="INVALID_REQUEST")
         return _error("INVALID_REQUEST")
     if isinstance(exc, SQLAlchemyError):
         base.log_database_error(log, "database unavailable", exc)
     else:
         log.exception("unexpected error")
-    base.bind(outcome="INTERNAL_ERROR")
     return _error("INTERNAL_ERROR")

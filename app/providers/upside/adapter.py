@@ -224,11 +224,11 @@ def _json(body: dict[str, Any], status: int) -> Response:
 def _declined(declined: Declined) -> Response:
     status, code = DECLINED[declined.reason]
     log.info("upside request refused", code=code, reason=declined.message)
+    base.bind(outcome=declined.reason)  # the wallet's word, as for every provider's declines
     return _failure(status, code, declined.message)
 
 
 def _failure(status: int, code: str, message: str) -> Response:
-    base.bind(outcome=code)
     return _json({"success": False, "error": {"code": code, "message": message}}, status)
 
 

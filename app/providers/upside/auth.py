@@ -27,6 +27,8 @@ from typing import Any
 import jwt
 from sqlalchemy import Connection, select
 
+from app.core import players
+from app.errors import InvalidRequest
 from app.providers.upside import keys
 from app.providers.upside.errors import AuthenticationFailed
 from app.providers.upside.keys import ApiKey, SecretBox
@@ -198,10 +200,12 @@ def read_token(token: str, secrets: str | Sequence[str], grace: timedelta = time
 
 
 def _subject(claims: Mapping[str, object]) -> str:
+    """``sub`` follows the wallet's rule for player ids (:func:`players.check_id`)."""
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject or len(subject) > 64:
-        raise AuthenticationFailed("B3-JWT sub must be a player id")
-    return subject
+    try:
+        return players.check_id(subject if isinstance(subject, str) else "")
+    except InvalidRequest:
+        raise AuthenticationFailed("B3-JWT sub must be a player id") from None
 
 
 def mint_token(secret: str, player_id: str, ttl_s: int, now: datetime | None = None) -> str:

@@ -9,15 +9,40 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection
 
-from app.cli.support import emit, fail, json_option, parse_moment, run_as_admin, table
+from app.cli.support import (
+    AMOUNT_ARGUMENTS,
+    POSITIVE,
+    emit,
+    fail,
+    run_as_admin,
+    json_option,
+    parse_moment,
+    positive_amount,
+    table,
+)
 from app.core import players
 from app.providers.upside import auth, games, keys, win_units
 from app.providers.upside.sessions_cli import sessions_cli
 
-cli = AppGroup("upside", help="Upside game-actions: games, pools, API keys, player tokens.")
-games_cli = AppGroup("games", help="Game types, each with a WIN pool.")
-pool_cli = AppGroup("pool", help="The WIN pools (house bankroll per game).")
-keys_cli = AppGroup("keys", help="API keys of game workers.")
+cli = AppGroup(
+    "upside",
+    help="Upside game-actions: games, pools, API keys, player tokens.\n\n"
+    "Example: wallet upside games list",
+)
+games_cli = AppGroup(
+    "games",
+    help="Game types, each with a WIN pool.\n\n"
+    "Example: wallet upside games create dice --max-multiplier 2",
+)
+pool_cli = AppGroup(
+    "pool",
+    help="The WIN pools: the house's bankroll per game.\n\n"
+    "Example: wallet upside pool fund dice 2500",
+)
+keys_cli = AppGroup(
+    "keys",
+    help="API keys of game workers.\n\nExample: wallet upside keys create --game dice",
+)
 for group in (games_cli, pool_cli, keys_cli, sessions_cli):
     cli.add_command(group)
 
@@ -40,7 +65,10 @@ def _game_json(game: games.Game, pool: int | None = None) -> dict[str, object]:
 @click.option("--inactive", is_flag=True, help="Create it switched off (no bets until activated).")
 @json_option
 def games_create(game_type: str, max_multiplier: str, inactive: bool, as_json: bool) -> None:
-    """Create GAME_TYPE with an empty WIN pool."""
+    """Create GAME_TYPE with an empty WIN pool.
+
+    Example: wallet upside games create dice --max-multiplier 2
+    """
     multiplier = games.parse_multiplier(max_multiplier)
     game = run_as_admin(games.create, game_type, multiplier, not inactive)
     emit(_game_json(game, 0), as_json, text=f"game {game_type} created")
@@ -50,7 +78,10 @@ def games_create(game_type: str, max_multiplier: str, inactive: bool, as_json: b
 @click.argument("game_type")
 @json_option
 def games_activate(game_type: str, as_json: bool) -> None:
-    """Accept bets on GAME_TYPE."""
+    """Accept bets on GAME_TYPE.
+
+    Example: wallet upside games activate dice
+    """
     game = run_as_admin(games.set_active, game_type, True)
     emit(_game_json(game), as_json, text=f"game {game_type} is active")
 
@@ -59,7 +90,12 @@ def games_activate(game_type: str, as_json: bool) -> None:
 @click.argument("game_type")
 @json_option
 def games_deactivate(game_type: str, as_json: bool) -> None:
-    """Refuse new bets on GAME_TYPE; open sessions can still be paid out."""
+    """Refuse new bets on GAME_TYPE.
+
+    Open sessions can still be paid out.
+
+    Example: wallet upside games deactivate dice
+    """
     game = run_as_admin(games.set_active, game_type, False)
     emit(_game_json(game), as_json, text=f"game {game_type} is inactive")
 
@@ -67,20 +103,33 @@ def games_deactivate(game_type: str, as_json: bool) -> None:
 @games_cli.command("list")
 @json_option
 def games_list(as_json: bool) -> None:
-    """Every game type with its pool balance and current max bet."""
+    """Every game type with its pool balance and current max bet.
+
+    Example: wallet upside games list --json
+    """
     rows = [_game_json(game, pool) for game, pool in run_as_admin(games.list_all)]
     columns = ["game_type", "active", "max_multiplier", "pool_balance", "max_bet"]
     emit({"games": rows}, as_json, text=table(rows, columns))
 
 
-@pool_cli.command("fund")
+@pool_cli.command("fund", context_settings=AMOUNT_ARGUMENTS)
 @click.argument("game_type")
 @click.argument("amount_win")
 @click.option("--atomic", is_flag=True, help="AMOUNT_WIN is in atomic units (18 decimals).")
 @json_option
 def pool_fund(game_type: str, amount_win: str, atomic: bool, as_json: bool) -> None:
-    """Add AMOUNT_WIN (whole WIN, e.g. 2500 or 0.5) to GAME_TYPE's pool from the bankroll."""
-    units = win_units.parse_typed(amount_win, atomic, "AMOUNT_WIN")
+    """Add AMOUNT_WIN to GAME_TYPE's pool from the bankroll.
+
+    AMOUNT_WIN is in whole WIN (2500, 0.5), above zero; with --atomic, in atomic units.
+
+    Example: wallet upside pool fund dice 2500
+    """
+    if atomic:
+        units = win_units.parse_atomic(amount_win, "AMOUNT_WIN")
+    else:
+        units = win_units.to_atomic(positive_amount(amount_win, win_units.CURRENCY))
+    if units <= 0:
+        fail(f"AMOUNT_WIN {amount_win!r}: {POSITIVE}")
     balance = run_as_admin(games.fund_pool, game_type, units)
     data = {"game_type": game_type, **win_units.readable_fields("pool_balance", balance)}
     emit(data, as_json, text=f"{game_type} pool: {win_units.format_units(balance)} WIN")
@@ -101,7 +150,12 @@ def keys_create(
     rate_limit: str | None,
     as_json: bool,
 ) -> None:
-    """Create an API key; its secret and passphrase are printed once, never again."""
+    """Create an API key for game workers.
+
+    Its secret and passphrase are printed once, never again.
+
+    Example: wallet upside keys create --game dice --expires 90d
+    """
     expires_at = _expiry(expires) if expires else None
     limit = keys.parse_rate_limit(rate_limit) if rate_limit else None
     box = keys.SecretBox.from_config(current_app.config)
@@ -122,7 +176,10 @@ def _expiry(raw: str) -> datetime:
 @keys_cli.command("list")
 @json_option
 def keys_list(as_json: bool) -> None:
-    """Every API key with its scope and limits (never its secret)."""
+    """Every API key with its scope and limits (never its secret).
+
+    Example: wallet upside keys list --json
+    """
     rows = [key.public() for key in run_as_admin(keys.list_all)]
     columns = ["key", "games", "expires_at", "revoked_at", "rate_limit", "allowed_ips"]
     emit({"keys": rows}, as_json, text=table(rows, columns))
@@ -131,7 +188,10 @@ def keys_list(as_json: bool) -> None:
 @keys_cli.command("revoke")
 @click.argument("key")
 def keys_revoke(key: str) -> None:
-    """Refuse every later request signed with KEY."""
+    """Refuse every later request signed with KEY.
+
+    Example: wallet upside keys revoke upk_5f0c2a9e1b7d4c3a8e6f0b12
+    """
     run_as_admin(keys.revoke, key, datetime.now(UTC))
     click.echo(f"key {key} is revoked")
 
@@ -139,10 +199,12 @@ def keys_revoke(key: str) -> None:
 @keys_cli.command("reencrypt")
 @json_option
 def keys_reencrypt(as_json: bool) -> None:
-    """Re-encrypt every key secret under the current key-encryption material.
+    """Re-encrypt every key secret with the current encryption key.
 
     Run it after rotating UPSIDE_KEY_ENCRYPTION_KEY (or UPSIDE_JWT_SECRET when no key
     encryption key is set), while the old value is still set as …_PREVIOUS.
+
+    Example: wallet upside keys reencrypt
     """
     box = keys.SecretBox.from_config(current_app.config)
     count = run_as_admin(keys.reencrypt_all, box)
@@ -154,7 +216,12 @@ def keys_reencrypt(as_json: bool) -> None:
 @click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 31 * 86400))
 @json_option
 def token(player_id: str, ttl: int, as_json: bool) -> None:
-    """Print a B3-JWT for PLAYER_ID (and give the player a WIN wallet if missing)."""
+    """Print a B3-JWT for PLAYER_ID.
+
+    The player gets a WIN wallet if it has none.
+
+    Example: wallet upside token alice --ttl 600
+    """
     secret = current_app.config.get("UPSIDE_JWT_SECRET")
     if not secret:
         fail("set UPSIDE_JWT_SECRET to mint player tokens")

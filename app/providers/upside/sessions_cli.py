@@ -20,7 +20,11 @@ from app.cli.support import Duration, emit, fail, json_option, run_as_admin, tab
 from app.errors import WalletError
 from app.providers.upside import history, sessions, win_units
 
-sessions_cli = AppGroup("sessions", help="Upside sessions a worker left open.")
+sessions_cli = AppGroup(
+    "sessions",
+    help="Upside sessions a worker left open.\n\n"
+    "Example: wallet upside sessions reconcile --older-than 1h --refund",
+)
 
 
 @sessions_cli.command("reconcile")
@@ -38,8 +42,13 @@ def reconcile(
     older_than: timedelta | None,
     as_json: bool,
 ) -> None:
-    """Settle (--settle-payout AMOUNT_WIN) or refund (--refund) SESSION_ID, or refund
-    every open session older than --older-than."""
+    """Settle or refund a session a worker left open.
+
+    Settle SESSION_ID with --settle-payout AMOUNT_WIN, or refund it with --refund; or
+    refund every open session older than --older-than.
+
+    Example: wallet upside sessions reconcile s-1 --settle-payout 20
+    """
     if refund == (payout is not None):
         fail("give exactly one of --refund and --settle-payout AMOUNT_WIN")
     if (session_id is None) == (older_than is None):
@@ -88,9 +97,11 @@ def _finish(session_id: str, payout: int | None) -> dict[str, Any]:
 def open_sessions(
     older_than: timedelta, game_type: str | None, as_json: bool, as_csv: bool
 ) -> None:
-    """Upside sessions with a bet and no payout, older than --older-than.
+    """Upside sessions with a bet and no payout.
 
-    Finish them with `wallet upside sessions reconcile`.
+    Lists those older than --older-than. Finish them with `wallet upside sessions reconcile`.
+
+    Example: wallet report open-sessions --older-than 1h --game dice
     """
     found = run_as_admin(history.open_sessions, older_than, game_type)
     rows = [
