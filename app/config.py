@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
 
-from app.core import durations
 from app.errors import InvalidRequest
 
 if TYPE_CHECKING:
+    from app.core import durations
     from app.providers.registry import Provider
 
 
@@ -263,6 +263,8 @@ def _registry() -> Sequence[Provider]:
 def duration(
     env: Mapping[str, str], name: str, default: str, problems: list[str]
 ) -> durations.Duration:
+    from app.core import durations  # here: listing the wallet's commands imports no core
+
     try:
         return durations.parse(_str(env, name, default) or default)
     except InvalidRequest as exc:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from app.cli.support import emit, fail, run_as_admin, json_option, print_balances, table
+from app.cli.support import emit, fail, json_option, print_balances, run_as_admin, table
 from app.core import ledger, money, reports, wallet
 
 
@@ -44,9 +44,7 @@ def statement(player_id: str, currency: str | None, limit: int, as_json: bool) -
 
     Example: wallet statement alice --currency USD --limit 20
     """
-    rows = run_as_admin(
-        reports.statement, player_id, currency.upper() if currency else None, limit
-    )
+    rows = run_as_admin(reports.statement, player_id, currency.upper() if currency else None, limit)
     for row in rows:
         row["amount"] = money.format_amount(row["amount"], row["currency"])
     emit(

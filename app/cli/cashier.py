@@ -9,9 +9,9 @@ from app.cli.support import (
     AMOUNT_ARGUMENTS,
     emit,
     fail,
-    run_as_admin,
     json_option,
     positive_amount,
+    run_as_admin,
     shown,
 )
 from app.core import money, wallet

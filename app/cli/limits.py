@@ -24,7 +24,11 @@ from app.core import durations, exclusions, limits, money
 from app.db import sqlalchemy_url
 from app.errors import InvalidRequest
 
-cli = AppGroup("limits", help="Loss, wager and deposit limits (player protection).")
+cli = AppGroup(
+    "limits",
+    help="Loss, wager and deposit limits (player protection).\n\n"
+    "Example: wallet limits show alice --currency USD",
+)
 
 
 def store_timezone(owner_url: str, zone: str) -> None:
@@ -119,8 +123,12 @@ def limits_set(
     by: str | None,
     as_json: bool,
 ) -> None:
-    """Set limits on PLAYER_ID's CURRENCY wallet: a new limit or a decrease at once, an
-    increase after LIMIT_INCREASE_DELAY."""
+    """Set limits on PLAYER_ID's CURRENCY wallet.
+
+    A new limit or a decrease applies at once, an increase after LIMIT_INCREASE_DELAY.
+
+    Example: wallet limits set alice --currency USD --loss 50/day
+    """
     code = currency.upper()
     asked = {"loss": loss, "wager": wager, "deposit": deposit}
     wanted = [limits.parse(kind, raw, code) for kind, raws in asked.items() for raw in raws]
@@ -146,7 +154,12 @@ def limits_remove(
     by: str | None,
     as_json: bool,
 ) -> None:
-    """Remove limits from PLAYER_ID's CURRENCY wallet, after LIMIT_INCREASE_DELAY."""
+    """Remove limits from PLAYER_ID's CURRENCY wallet.
+
+    The removal applies after LIMIT_INCREASE_DELAY.
+
+    Example: wallet limits remove alice --currency USD --loss day
+    """
     code = currency.upper()
     asked = {"loss": loss, "wager": wager, "deposit": deposit}
     targets = [
@@ -166,7 +179,13 @@ def limits_remove(
 @click.option("--currency", default=None)
 @json_option
 def limits_show(player_id: str, currency: str | None, as_json: bool) -> None:
-    """PLAYER_ID's limits: amount, period, used this period, remaining, pending changes."""
+    """Show PLAYER_ID's limits.
+
+    Each limit's amount, period, use in the current period, what remains, and any
+    pending change with the time it takes effect.
+
+    Example: wallet limits show alice --currency USD --json
+    """
     data = run_as_admin(_show, player_id, currency.upper() if currency else None)
     lines = [f"{player_id} (periods in {data['timezone']})"]
     lines += [_limit_line(view) for view in data["limits"]] or ["  no limits"]
@@ -229,7 +248,13 @@ def _limit_line(view: dict[str, Any]) -> str:
 @click.option("--currency", default=None)
 @json_option
 def limits_history(player_id: str, currency: str | None, as_json: bool) -> None:
-    """Every change of PLAYER_ID's limits, and their exclusions and time-outs."""
+    """Show every change of PLAYER_ID's limits.
+
+    With each change's time, old and new value and who made it, and the player's
+    exclusions and time-outs.
+
+    Example: wallet limits history alice --json
+    """
     data = run_as_admin(_history, player_id, currency.upper() if currency else None)
     lines = [_change_line(change) for change in data["changes"]]
     lines += [_exclusion_line(exclusion) for exclusion in data["exclusions"]]
@@ -319,7 +344,12 @@ def players_exclude(
     by: str | None,
     as_json: bool,
 ) -> None:
-    """Self-exclude PLAYER_ID: no bets or deposits until the end; it cannot be lifted early."""
+    """Self-exclude PLAYER_ID.
+
+    No bets or deposits until the end; it cannot be lifted early.
+
+    Example: wallet players exclude alice --for 180d
+    """
     if sum(given is not None and given is not False for given in (duration, until, permanent)) != 1:
         fail("give exactly one of --for DURATION, --until DATE, --permanent")
     _exclude(player_id, exclusions.EXCLUSION, duration, until, reason, by, as_json)
@@ -339,7 +369,12 @@ def players_timeout(
     by: str | None,
     as_json: bool,
 ) -> None:
-    """Give PLAYER_ID a time-out: no bets or deposits for DURATION; it ends by itself."""
+    """Give PLAYER_ID a time-out.
+
+    No bets or deposits for the duration; it ends by itself.
+
+    Example: wallet players timeout alice --for 24h
+    """
     _exclude(player_id, exclusions.TIMEOUT, duration, None, reason, by, as_json)
 
 
@@ -368,9 +403,13 @@ def _exclude(
 @_by_option
 @json_option
 def players_unexclude(player_id: str, by: str | None, as_json: bool) -> None:
-    """Record that PLAYER_ID, whose self-exclusion has ended, may play again.
+    """Record that PLAYER_ID may play again.
 
-    Refused while an exclusion or a time-out is in force."""
+    Only once the self-exclusion has ended: refused while an exclusion or a time-out is
+    in force, with the time it ends.
+
+    Example: wallet players unexclude alice
+    """
 
     def work(conn: Connection) -> list[dict[str, Any]]:
         zone = ZoneInfo(limits.timezone(conn))
@@ -417,7 +456,12 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
 @json_option
 def limits_hit(start: datetime, end: datetime, as_json: bool, as_csv: bool) -> None:
-    """Bets and deposits declined by a limit or an exclusion (days in LIMITS_TIMEZONE)."""
+    """Bets and deposits declined by a limit or an exclusion.
+
+    Days are counted in LIMITS_TIMEZONE.
+
+    Example: wallet report limits-hit --from 2026-11-01 --to 2026-11-30 --json
+    """
     if end < start:
         fail("--to is before --from")
     rows = run_as_admin(limits.limits_hit, start.date(), end.date())

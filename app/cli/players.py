@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.cli.support import emit, run_as_admin, json_option, print_balances
+from app.cli.support import emit, json_option, print_balances, run_as_admin
 from app.core import players, wallet
 
 cli = AppGroup(

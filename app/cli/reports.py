@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 from app.cli.support import emit, read_only, table, to_jsonable
 from app.core import money, reports
 
+
 # Every report reads DATABASE_REPLICA_URL's replica when it is set (support.read_only).
 class Reports(AppGroup):
     """The wallet's reports and each provider's (its registry entry's ``reports``), added

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.core import money
-from app.db import Database, UnitOfWork, make_engine
+from app.db import Database, make_engine
 from app.errors import InvalidAmount
 
 T = TypeVar("T")

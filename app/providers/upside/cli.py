@@ -14,10 +14,10 @@ from app.cli.support import (
     POSITIVE,
     emit,
     fail,
-    run_as_admin,
     json_option,
     parse_moment,
     positive_amount,
+    run_as_admin,
     table,
 )
 from app.core import players
