@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
@@ -103,6 +104,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DATABASE_MIGRATION_URL": _str(env, "DATABASE_MIGRATION_URL"),
         "CALLBACK_AUDIT": _flag(env, "CALLBACK_AUDIT", True, problems),
         "CALLBACK_RETENTION_DAYS": _int(env, "CALLBACK_RETENTION_DAYS", 30, problems),
+        "LIMITS_TIMEZONE": _timezone(env, "LIMITS_TIMEZONE", problems),
     }
     for name in ("DATABASE_URL", "DATABASE_MIGRATION_URL"):
         url = config[name]
@@ -122,6 +124,17 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if problems:
         raise ConfigError("\n".join(problems))
     return config
+
+
+def _timezone(env: Mapping[str, str], name: str, problems: list[str]) -> str:
+    """An IANA time zone name (``Europe/Malta``); UTC when unset."""
+    value = _str(env, name, "UTC") or "UTC"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{name} must be an IANA time zone such as Europe/Malta, got {value!r}")
+        return "UTC"
+    return value
 
 
 def _check_budget(config: dict[str, Any]) -> list[str]:

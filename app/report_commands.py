@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from app import game_history, money, reports, win_units
 from app.cli_support import Duration, emit, in_transaction, table, to_jsonable
+from app.core import periods
 
 cli = AppGroup("report", help="Reports for finance and support.")
 
@@ -42,32 +44,33 @@ def _amounts(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _day(value: datetime) -> date:
-    return value.date()
-
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
 @cli.command("ggr")
-@click.option("--from", "start", type=DATE, required=True, help="First day, YYYY-MM-DD (UTC).")
-@click.option("--to", "end", type=DATE, required=True, help="Last day, inclusive.")
+@click.option("--from", "start", default=None, help="A date, ISO time or -7d; default today.")
+@click.option("--to", "end", default=None, help="Inclusive (a date: to its end); default now.")
 @click.option("--provider", default=None)
 @click.option("--currency", default=None)
 @output_options
 def ggr(
-    start: datetime,
-    end: datetime,
+    start: str | None,
+    end: str | None,
     provider: str | None,
     currency: str | None,
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Bets, wins, rollbacks and GGR per provider and currency per day."""
-    if end < start:
-        raise click.ClickException("--to is before --from")
+    """Bets, wins, rollbacks and GGR per provider and currency per day (LIMITS_TIMEZONE).
+
+    Without --from and --to: today. The period used is printed (on stderr with --csv).
+    """
+    timezone = current_app.config["LIMITS_TIMEZONE"]
+    period = periods.period(start, end, timezone, default_today=True)
     rows = in_transaction(
-        reports.ggr, _day(start), _day(end), provider, currency.upper() if currency else None
+        reports.ggr,
+        period.start,
+        period.end,
+        provider,
+        currency.upper() if currency else None,
+        timezone,
     )
     columns = [
         "day",
@@ -81,11 +84,16 @@ def ggr(
         "rollback_amount",
         "ggr",
     ]
-    show(
-        _amounts(rows, "bet_amount", "win_amount", "rollback_amount", "ggr"),
-        columns,
+    rows = _amounts(rows, "bet_amount", "win_amount", "rollback_amount", "ggr")
+    if as_csv:
+        click.echo(f"period: {period.describe()}", err=True)
+        show(rows, columns, as_json, as_csv)
+        return
+    body = table(rows, columns) if rows else "(no rows)"
+    emit(
+        {"period": period.as_dict(), "rows": rows},
         as_json,
-        as_csv,
+        text=f"period: {period.describe()}\n{body}",
     )
 
 
