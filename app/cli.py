@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from app import create_app, db, db_roles, ledger, migrate, money, players, wallet
-from app.cli_support import emit, fail, in_transaction, json_option, table
+from app.cli_support import emit, fail, in_transaction, json_option
 from app.config import ConfigError
 from app.errors import WalletError
 from app.models import accounts, journal_transactions, postings, provider_transactions
@@ -230,63 +230,6 @@ def _print_balances(player_id: str, balances: dict[str, Decimal], as_json: bool)
     emit({"player_id": player_id, "balances": shown}, as_json, text="\n".join(lines))
 
 
-@cli.command("balance")
-@click.argument("player_id")
-@click.option("--currency", default=None)
-@json_option
-def balance(player_id: str, currency: str | None, as_json: bool) -> None:
-    """Show PLAYER_ID's balances."""
-    code = currency.upper() if currency else None
-    balances = in_transaction(wallet.balances, player_id, code)
-    if code and code not in balances:
-        fail(f"player {player_id!r} has no {code} wallet")
-    _print_balances(player_id, balances, as_json)
-
-
-def _statement(conn: Connection, player_id: str, currency: str | None, limit: int) -> list[dict]:
-    wallet.balances(conn, player_id)  # raises UnknownPlayer
-    query = (
-        select(
-            postings.c.journal_id,
-            journal_transactions.c.created_at,
-            journal_transactions.c.kind,
-            provider_transactions.c.provider,
-            provider_transactions.c.external_id,
-            postings.c.currency,
-            postings.c.amount,
-        )
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .join(journal_transactions, journal_transactions.c.id == postings.c.journal_id)
-        .outerjoin(
-            provider_transactions,
-            provider_transactions.c.id == journal_transactions.c.provider_transaction_id,
-        )
-        .where(accounts.c.player_id == player_id)
-        .order_by(postings.c.id.desc())
-        .limit(limit)
-    )
-    if currency:
-        query = query.where(accounts.c.currency == currency)
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
-@cli.command("statement")
-@click.argument("player_id")
-@click.option("--currency", default=None)
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
-@json_option
-def statement(player_id: str, currency: str | None, limit: int, as_json: bool) -> None:
-    """Show PLAYER_ID's latest postings, newest first."""
-    rows = in_transaction(_statement, player_id, currency.upper() if currency else None, limit)
-    for row in rows:
-        row["amount"] = money.format_amount(row["amount"], row["currency"])
-    emit(
-        {"player_id": player_id, "entries": rows},
-        as_json,
-        text=table(rows, ["created_at", "kind", "provider", "external_id", "currency", "amount"]),
-    )
-
-
 def _show_transaction(conn: Connection, provider: str, external_id: str) -> dict[str, Any]:
     record = conn.execute(
         select(provider_transactions).where(
@@ -374,7 +317,7 @@ def ledger_verify(as_json: bool) -> None:
 
 
 def _add_provider_commands() -> None:
-    from app import callbacks_cli, report_commands
+    from app import callbacks_cli, finance_commands, report_commands
     from app.providers import PROVIDERS
     from app.simulate.cli import simulate
 
@@ -384,6 +327,7 @@ def _add_provider_commands() -> None:
     for provider in PROVIDERS:
         if getattr(provider, "cli", None) is not None:
             cli.add_command(provider.cli)
+    finance_commands.register(cli)
 
 
 _add_provider_commands()

@@ -27,6 +27,8 @@ TABLE_PRIVILEGES: dict[str, str] = {
     "upside_used_signatures": "SELECT, INSERT, DELETE",
     "upside_rate_windows": "SELECT, INSERT, UPDATE, DELETE",
     "callbacks": "SELECT, INSERT, DELETE",
+    "balance_snapshots": "SELECT, INSERT, UPDATE, DELETE",
+    "balance_snapshot_lines": "SELECT, INSERT, DELETE",
     "alembic_version": "SELECT",
 }
 _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
