@@ -1,34 +1,39 @@
-"""The finance team's commands: balance and statement at any moment, the player-funds
-report and balance snapshots.
+"""The finance team's commands: reconcile, balance and statement at any moment, the
+player-funds report and balance snapshots.
 
-They parse arguments, call :mod:`app.core.finance`, and format. Reads run in one
-REPEATABLE READ transaction, so an opening balance, its lines and the closing balance
-come from one snapshot of the books. ``register`` adds them to the ``wallet`` command tree.
+They parse arguments, call :mod:`app.core.finance` and :mod:`app.core.reconcile`, and
+format. Reads run in one REPEATABLE READ transaction, so
+an opening balance, its lines and the closing balance come from one snapshot of the
+books. ``register`` adds them to the ``wallet`` command tree.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Connection, text
 
 from app import money
-from app.cli_support import emit, json_option, table
-from app.core import finance, periods
+from app.cli_support import emit, json_option, table, to_jsonable
+from app.core import finance, periods, reconcile, report_files
 from app.db import UnitOfWork
 from app.errors import InvalidRequest
 
 
 def register(cli: click.Group) -> None:
     """Add the finance commands (``balance`` and ``statement`` replace the plain ones)."""
-    for command in (balance, statement):
+    for command in (balance, statement, reconcile_command):
         cli.add_command(command)
     report, ledger = cli.commands["report"], cli.commands["ledger"]
     assert isinstance(report, click.Group) and isinstance(ledger, click.Group)
@@ -243,3 +248,218 @@ def snapshot(at: str, as_json: bool) -> None:
     }
     verb = "stored" if taken.created else "already stored"
     emit(data, as_json, text=f"{verb}: {taken.accounts} balances at {taken.taken_at.isoformat()}")
+
+
+# --- reconcile ------------------------------------------------------------------------
+
+
+@click.command("reconcile")
+@with_appcontext
+@click.argument("provider", type=click.Choice(sorted(report_files.LAYOUTS)))
+@click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--from", "start", default=None, help="Window start; default the report's first time."
+)
+@click.option("--to", "end", default=None, help="Window end; default the report's last time.")
+@click.option(
+    "--columns",
+    multiple=True,
+    help="FIELD=HEADER,… for a report that names columns otherwise "
+    "(fields: id, kind, player, currency, amount, amount_atomic, time, status, linked).",
+)
+@json_option
+def reconcile_command(
+    provider: str,
+    report: Path,
+    start: str | None,
+    end: str | None,
+    columns: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Match PROVIDER's transaction REPORT (CSV or JSON lines) against the wallet.
+
+    Lists matched rows, rows missing here (refused or never reached, from the audit
+    trail), wallet transactions missing there, and mismatches. Exit status 0 only when
+    everything matches. Expected columns per provider: docs/finance.md.
+    """
+    mapping = report_files.parse_columns(columns)
+    period = _period(start, end, default_today=False)
+    started = time.monotonic()
+    with _books() as conn, report.open("rb") as handle, _progress(report) as advance:
+        rows = report_files.read(handle, provider, mapping, advance)
+        until = period.end if period.end or end is None else datetime.now(UTC)  # --to now
+        summary = reconcile.run(conn, provider, rows, period.start, until, _phase)
+        seconds = time.monotonic() - started
+        head = _reconcile_head(provider, report, summary, seconds)
+        if as_json:
+            _write_json(conn, head)
+        else:
+            _write_text(conn, head)
+    if not summary.ok:
+        sys.exit(1)
+
+
+@contextlib.contextmanager
+def _progress(report: Path) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the file's bytes on stderr, only when that is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    size = report.stat().st_size
+    with click.progressbar(length=size, label="reading report", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _phase(message: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"{message}…", err=True)
+
+
+def _reconcile_head(
+    provider: str, report: Path, summary: reconcile.Summary, seconds: float
+) -> dict[str, Any]:
+    span = summary.window
+    return {
+        "provider": provider,
+        "file": str(report),
+        "rows": summary.rows,
+        "window": {"from": span.start, "to": span.end, "source": span.source} if span else None,
+        "ok": summary.ok,
+        "counts": summary.counts,
+        "missing_here_reasons": summary.missing_here_reasons,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(summary.rows / seconds) if seconds > 0 else None,
+    }
+
+
+def _write_json(conn: Connection, head: dict[str, Any]) -> None:
+    """One JSON document, written a chunk at a time: the lists can hold millions of rows."""
+    out = _Chunks()
+    out.write(orjson.dumps(to_jsonable(head)).decode()[:-1])
+    for category in reconcile.CATEGORIES:
+        out.write(f', "{category}": [')
+        separator = ""
+        for row in reconcile.results(conn, category):
+            out.write(separator + orjson.dumps(to_jsonable(_shape(category, row))).decode())
+            separator = ", "
+        out.write("]")
+    out.write("}\n")
+    out.flush()
+
+
+def _write_text(conn: Connection, head: dict[str, Any]) -> None:
+    counts = head["counts"]
+    reasons = ", ".join(f"{k} {v}" for k, v in head["missing_here_reasons"].items())
+    span = head["window"]
+    out = _Chunks()
+    out.write(
+        f"{head['provider']}: {head['rows']} report rows, window "
+        f"{span['from'].isoformat() + ' to ' + span['to'].isoformat() if span else '(none)'} "
+        f"({span['source'] if span else 'empty report'})\n"
+        f"matched {counts['matched']}, missing here {counts['missing_here']}"
+        f"{f' ({reasons})' if reasons else ''}, missing there {counts['missing_there']}, "
+        f"mismatched {counts['mismatched']}: {'OK' if head['ok'] else 'DIFFERENCES'}\n"
+    )
+    for category in reconcile.CATEGORIES[1:]:
+        for row in reconcile.results(conn, category):
+            out.write(_line(category, _shape(category, row)) + "\n")
+    out.flush()
+
+
+class _Chunks:
+    """Writes to stdout in chunks of about 64 KB (one click.echo per row is slow)."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._size = 0
+
+    def write(self, part: str) -> None:
+        self._parts.append(part)
+        self._size += len(part)
+        if self._size >= 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        click.echo("".join(self._parts), nl=False)
+        self._parts, self._size = [], 0
+
+
+def _shape(category: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A result row as printed: the report's side, the wallet's side, what differs."""
+    if category == "missing_there":
+        return {
+            "id": row["here_external_id"],
+            "kind": row["here_kind"],
+            "status": row["here_status"],
+            "player_id": row["here_player_id"],
+            "currency": row["here_currency"],
+            "amount": _amount(row["here_amount"], row["here_currency"]),
+            "moved": _amount(row["here_moved"], row["here_currency"]),
+            "time": row["here_at"],
+            "transaction_id": row["here_id"],
+        }
+    shaped = {
+        "line": row["line"],
+        "row": row["row_no"],
+        "id": row["id"],
+        "kind": row["kind"],
+        "player_id": row["player_id"],
+        "currency": row["currency"],
+        "amount": _amount(row["amount"], row["currency"]),
+        "status": row["status"],
+    }
+    if category == "matched":
+        shaped["transaction_id"] = row["here_id"]
+        if row["note"]:
+            shaped["note"] = row["note"]
+        return shaped
+    shaped["time"] = row["at"]
+    if category == "missing_here":
+        shaped["reason"] = row["note"]
+        shaped["callback"] = (
+            {
+                "id": row["callback_id"],
+                "received_at": row["callback_at"],
+                "outcome": row["callback_outcome"],
+                "attempts": row["attempts"],
+            }
+            if row["callback_id"]
+            else None
+        )
+        return shaped
+    shaped["differences"] = row["differences"]
+    shaped["note"] = row["note"]
+    shaped["here"] = {
+        "transaction_id": row["here_id"],
+        "id": row["here_external_id"],
+        "kind": row["here_kind"],
+        "status": row["here_status"],
+        "reason": row["here_reason"],
+        "player_id": row["here_player_id"],
+        "currency": row["here_currency"],
+        "amount": _amount(row["here_amount"], row["here_currency"]),
+        "moved": _amount(row["here_moved"], row["here_currency"]),
+        "time": row["here_at"],
+    }
+    return shaped
+
+
+def _line(category: str, row: dict[str, Any]) -> str:
+    """One discrepancy for people."""
+    if category == "missing_there":
+        return (
+            f"missing there  {row['id']}  {row['kind']} {row['player_id']} "
+            f"{row['currency']} {row['amount']}  at {to_jsonable(row['time'])}"
+        )
+    where = f"line {row['line']}  {row['id']}  {row['kind']} {row['player_id']} "
+    where += f"{row['currency']} {row['amount']}"
+    if category == "missing_here":
+        seen = row["callback"]
+        detail = f" (callback {seen['id']}: {seen['outcome']})" if seen else ""
+        return f"missing here   {where}  {row['reason']}{detail}"
+    here = row["here"]
+    return (
+        f"mismatched     {where}  differs in {', '.join(row['differences'])}: here "
+        f"{here['kind']} {here['player_id']} {here['currency']} {here['amount']} "
+        f"{here['status']}{'; ' + row['note'] if row['note'] else ''}"
+    )

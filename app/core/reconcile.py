@@ -1,0 +1,321 @@
+"""Reconciliation of a provider's transaction report against the wallet, in PostgreSQL.
+
+The report is streamed into a temporary table (``COPY``, a batch at a time), then
+compared with ``provider_transactions`` by set-based SQL, and the outcome is read back
+through a server-side cursor: the Python side never holds more than a batch, whatever
+the report's size. Each report row is
+
+* **matched**: the wallet has it with the same kind, player, currency and amount
+  (compared as numbers), in an agreeing state;
+* **missing here**: the wallet has no record of it; the audit trail (``callbacks``) says
+  whether its callback was **refused** (and with what) or **never reached** us, or
+  ``unknown`` when the trail holds nothing for the period;
+* **mismatched**: a field differs, or the states disagree (declined here but accepted
+  there, applied here but cancelled or declined there).
+
+Wallet transactions that moved money inside the window and are absent from the report
+are **missing there**. States compared: a bet or win is *applied*, *reversed* (applied,
+then an applied rollback), or *refused* (declined, or cancelled by an earlier
+rollback); a rollback is *applied* (it moved money) or *acknowledged* (nothing to
+reverse). A report's row is *accepted*, *cancelled* or *declined*. A bet reported as
+cancelled matches one reversed here, and then the reversing rollback needs no row of
+its own; rows that moved no money on either side match.
+
+Functions take a Connection in an open transaction that the caller rolls back (the
+temporary tables go with it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from app.core import stream
+from app.core.report_files import ReportError, ReportRow
+
+CATEGORIES = ("matched", "missing_here", "missing_there", "mismatched")
+# Where a callback body names the transaction, and what it was (None: any kind).
+_BODY_ID = {
+    "igpx": r'"transaction_id"\s*:\s*"?([^",}\s]+)',
+    "hypetech": r'"provider_tx_id"\s*:\s*"?([^",}\s]+)',
+    "upside": r'"sessionId"\s*:\s*"?([^",}\s]+)',
+}
+_BODY_KIND = {
+    "igpx": r'"action"\s*:\s*"(bet|result|rollback)"',
+    "hypetech": r'"action"\s*:\s*"(bet|win)"',
+    "upside": r'"trigger"\s*:\s*"(placeBet|processPayout)"',
+}
+_KIND_OF_BODY = (
+    "CASE k WHEN 'result' THEN 'win' WHEN 'placeBet' THEN 'bet' "
+    "WHEN 'processPayout' THEN 'win' ELSE k END"
+)
+# Callbacks are looked for from an hour before the report's first time to a day after
+# its last (providers retry late).
+_TRAIL_BEFORE, _TRAIL_AFTER = timedelta(hours=1), timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime  # exclusive
+    source: str  # "options" or "report"
+
+
+@dataclass(frozen=True)
+class Summary:
+    rows: int
+    window: Window | None
+    counts: dict[str, int]
+    missing_here_reasons: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        return all(self.counts[c] == 0 for c in CATEGORIES if c != "matched")
+
+
+def load(conn: Connection, rows: Iterable[ReportRow]) -> int:
+    """Copy the report's rows into the session's ``recon_report`` table; return how many."""
+    for statement in _CREATE:
+        conn.execute(text(statement))
+    count = stream.copy(conn, _COPY, (row.values() for row in rows))
+    conn.execute(text("ANALYZE recon_report"))
+    return count
+
+
+_CREATE = (
+    "SET LOCAL work_mem = '64MB'",
+    """
+CREATE TEMPORARY TABLE recon_report (
+    line bigint NOT NULL, row_no bigint NOT NULL, key text NOT NULL, alt_key text,
+    id text NOT NULL, kind text NOT NULL, player_id text NOT NULL, currency text NOT NULL,
+    amount numeric, status text NOT NULL, at timestamptz NOT NULL, search_id text NOT NULL
+) ON COMMIT DROP""",
+    """
+CREATE TEMPORARY TABLE recon_result (
+    category text NOT NULL, line bigint, row_no bigint, id text, kind text, player_id text,
+    currency text, amount numeric, status text, at timestamptz,
+    here_id bigint, here_external_id text, here_kind text, here_status text, here_reason text,
+    here_player_id text, here_currency text, here_amount numeric, here_moved numeric,
+    here_at timestamptz, differences text[], note text, search_id text,
+    callback_id bigint, callback_at timestamptz, callback_outcome text, attempts bigint
+) ON COMMIT DROP""",
+)
+_COPY = (
+    "COPY recon_report (line, row_no, key, alt_key, id, kind, player_id, currency, amount, "
+    "status, at, search_id) FROM STDIN"
+)
+
+
+def check_duplicates(conn: Connection) -> None:
+    """Two rows for one transaction make the report ambiguous: name the second."""
+    found = conn.execute(text(_DUPLICATE)).first()
+    if found is not None:
+        raise ReportError(
+            f"line {found.line} (row {found.row_no}, id {found.id!r}): the id appears twice "
+            f"(first on line {found.first_line})"
+        )
+
+
+_DUPLICATE = """
+SELECT line, row_no, id, first_line FROM (
+    SELECT line, row_no, id,
+           min(line) OVER (PARTITION BY coalesce(alt_key, key)) AS first_line
+    FROM recon_report) AS d
+WHERE line <> first_line ORDER BY line LIMIT 1
+"""
+
+
+def window(conn: Connection, start: datetime | None, end: datetime | None) -> Window | None:
+    """The wallet's side of the comparison: the period given, else (for a bound not
+    given) the report's first or last time, inclusive. None for an empty report with no
+    period: nothing is missing there."""
+    if start is not None and end is not None:
+        return Window(start, end, "options")
+    first, last = conn.execute(text("SELECT min(at), max(at) FROM recon_report")).one()
+    if first is None:
+        return None
+    source = "report" if start is None and end is None else "options and report"
+    return Window(start or first, end or last + timedelta(microseconds=1), source)
+
+
+def compare(conn: Connection, provider: str, span: Window | None) -> Summary:
+    """Classify every report row and every wallet transaction of the window."""
+    params = {"provider": provider}
+    conn.execute(text(_CLASSIFY), params)
+    if span is not None:
+        conn.execute(text(_MISSING_THERE), {**params, "start": span.start, "end": span.end})
+    reasons = _explain_missing(conn, provider)
+    counts = dict.fromkeys(CATEGORIES, 0)
+    for row in conn.execute(text("SELECT category, count(*) AS n FROM recon_result GROUP BY 1")):
+        counts[row.category] = int(row.n)
+    total = int(conn.execute(text("SELECT count(*) FROM recon_report")).scalar_one())
+    return Summary(total, span, counts, reasons)
+
+
+# Report rows against the wallet. ``t`` is the wallet's transaction (a Hypetech rollback
+# without its own link was keyed ``rollback:<id>``, tried first); ``rb`` the applied
+# rollback that reversed it, if any.
+_CLASSIFY = """
+INSERT INTO recon_result
+SELECT CASE WHEN t.id IS NULL THEN CASE WHEN r.status = 'accepted' THEN 'missing_here'
+                                        ELSE 'matched' END
+            WHEN cardinality(d.differences) = 0 THEN 'matched' ELSE 'mismatched' END,
+       r.line, r.row_no, r.id, r.kind, r.player_id, r.currency, r.amount, r.status, r.at,
+       t.id, t.external_id, t.kind, t.status, t.reason, t.player_id, t.currency, t.amount,
+       t.balance_after - t.balance_before, t.created_at, d.differences,
+       CASE WHEN t.id IS NULL AND r.status <> 'accepted'
+                THEN r.status || ' there and not recorded here: no money moved'
+            ELSE s.note END,
+       r.search_id, NULL, NULL, NULL, NULL
+FROM recon_report r
+LEFT JOIN provider_transactions ta
+       ON ta.provider = :provider AND ta.external_id = r.alt_key
+LEFT JOIN provider_transactions t
+       ON t.provider = :provider
+      AND t.external_id = CASE WHEN ta.id IS NULL THEN r.key ELSE r.alt_key END
+LEFT JOIN provider_transactions rb
+       ON t.kind IN ('bet', 'win') AND rb.provider = :provider AND rb.kind = 'rollback'
+      AND rb.reference_id = t.external_id AND rb.status = 'applied'
+CROSS JOIN LATERAL (SELECT CASE
+        WHEN t.id IS NULL THEN NULL
+        WHEN t.kind = 'rollback' AND t.status = 'applied' THEN 'applied'
+        WHEN t.kind = 'rollback' THEN 'acknowledged'
+        WHEN t.status IN ('declined', 'cancelled') THEN 'refused'
+        WHEN rb.id IS NOT NULL THEN 'reversed'
+        ELSE 'applied' END AS here) AS h
+CROSS JOIN LATERAL (SELECT CASE
+        WHEN r.status = 'accepted' AND h.here = 'refused'
+            THEN 'declined here (' || coalesce(t.reason, t.status) || '), accepted there'
+        WHEN r.status = 'cancelled' AND h.here = 'applied'
+            THEN 'applied here, cancelled there'
+        WHEN r.status = 'declined' AND h.here = 'applied' THEN 'applied here, declined there'
+        WHEN r.status = 'declined' AND h.here = 'reversed'
+            THEN 'applied (then rolled back) here, declined there'
+        END AS status_note,
+        CASE WHEN r.status = 'cancelled' AND h.here = 'reversed'
+                 THEN 'cancelled there, rolled back here by ' || rb.external_id
+             WHEN r.status <> 'accepted' AND h.here IN ('refused', 'acknowledged')
+                 THEN 'no money moved on either side'
+        END AS match_note) AS st
+CROSS JOIN LATERAL (SELECT coalesce(st.status_note, st.match_note) AS note) AS s
+CROSS JOIN LATERAL (SELECT array_remove(ARRAY[
+        CASE WHEN st.status_note IS NOT NULL THEN 'status' END,
+        CASE WHEN r.kind <> t.kind THEN 'kind' END,
+        CASE WHEN r.player_id <> t.player_id THEN 'player' END,
+        CASE WHEN r.currency <> t.currency THEN 'currency' END,
+        CASE WHEN r.amount <> CASE
+                WHEN t.kind = 'rollback' AND t.status = 'applied'
+                    THEN abs(t.balance_after - t.balance_before)
+                WHEN t.kind = 'rollback' AND t.amount = 0 THEN r.amount
+                ELSE t.amount END THEN 'amount' END
+        ], NULL) AS differences) AS d
+"""
+
+# Wallet transactions of the window that moved money (or recorded a zero win) and that no
+# report row names, except rollbacks of originals the report calls cancelled.
+_MISSING_THERE = """
+INSERT INTO recon_result (category, here_id, here_external_id, here_kind, here_status,
+    here_reason, here_player_id, here_currency, here_amount, here_moved, here_at)
+SELECT 'missing_there', t.id, t.external_id, t.kind, t.status, t.reason, t.player_id,
+       t.currency, t.amount, t.balance_after - t.balance_before, t.created_at
+FROM provider_transactions t
+WHERE t.provider = :provider AND t.created_at >= :start AND t.created_at < :end
+  AND t.status = 'applied'
+  AND NOT EXISTS (SELECT 1 FROM recon_result x WHERE x.here_id = t.id)
+  AND NOT (t.kind = 'rollback' AND EXISTS (
+        SELECT 1 FROM recon_result x
+        WHERE x.here_external_id = t.reference_id AND x.status = 'cancelled'))
+"""
+
+
+def _explain_missing(conn: Connection, provider: str) -> dict[str, int]:
+    """Refused or never reached, from the audit trail of callbacks around the rows' times."""
+    span = conn.execute(
+        text("SELECT min(at), max(at) FROM recon_result WHERE category = 'missing_here'")
+    ).one()
+    if span[0] is None:
+        return {}
+    params = {
+        "provider": provider,
+        "lo": span[0] - _TRAIL_BEFORE,
+        "hi": span[1] + _TRAIL_AFTER,
+        "id_pattern": _BODY_ID[provider],
+        "kind_pattern": _BODY_KIND[provider],
+    }
+    trail = conn.execute(text(_TRAIL_PRESENT), params).scalar()
+    conn.execute(text(_REFUSED.format(kind_of_body=_KIND_OF_BODY)), params)
+    conn.execute(
+        text(
+            "UPDATE recon_result SET note = :note WHERE category = 'missing_here' "
+            "AND callback_id IS NULL"
+        ),
+        {"note": "never_reached" if trail else "unknown"},
+    )
+    rows = conn.execute(text(_REASONS))
+    return {row.note: int(row.n) for row in rows}
+
+
+_REASONS = """
+SELECT note, count(*) AS n FROM recon_result WHERE category = 'missing_here' GROUP BY note
+"""
+_TRAIL_PRESENT = """
+SELECT EXISTS (SELECT 1 FROM callbacks WHERE received_at >= :lo AND received_at < :hi)
+"""
+_REFUSED = """
+WITH seen AS (
+    SELECT c.id, c.received_at, c.outcome, substring(b.body FROM :id_pattern) AS search_id,
+           (SELECT {kind_of_body} FROM (SELECT substring(b.body FROM :kind_pattern) AS k) AS x)
+               AS kind
+    FROM callbacks c CROSS JOIN LATERAL (SELECT encode(c.body, 'escape') AS body) AS b
+    WHERE c.provider = :provider AND c.received_at >= :lo AND c.received_at < :hi
+), found AS (
+    SELECT DISTINCT ON (m.line) m.line, s.id, s.received_at, s.outcome,
+           count(*) OVER (PARTITION BY m.line) AS attempts
+    FROM recon_result m
+    JOIN seen s ON s.search_id = m.search_id AND (s.kind IS NULL OR s.kind = m.kind)
+    WHERE m.category = 'missing_here'
+    ORDER BY m.line, s.id DESC
+)
+UPDATE recon_result r
+SET note = 'refused', callback_id = f.id, callback_at = f.received_at,
+    callback_outcome = f.outcome, attempts = f.attempts
+FROM found f
+WHERE r.category = 'missing_here' AND r.line = f.line
+"""
+
+
+def results(conn: Connection, category: str) -> Iterator[dict[str, Any]]:
+    """The rows of one category: report rows in file order, wallet rows in time order."""
+    order = "here_at, here_id" if category == "missing_there" else "line"
+    sql = _RESULTS.format(columns=", ".join(_COLUMNS), order=order)
+    for values in stream.rows(conn, sql, {"category": category}):
+        yield dict(zip(_COLUMNS, values, strict=True))
+
+
+_RESULTS = "SELECT {columns} FROM recon_result WHERE category = %(category)s ORDER BY {order}"
+_COLUMNS = [
+    "line", "row_no", "id", "kind", "player_id", "currency", "amount", "status", "at",
+    "here_id", "here_external_id", "here_kind", "here_status", "here_reason",
+    "here_player_id", "here_currency", "here_amount", "here_moved", "here_at", "differences",
+    "note", "callback_id", "callback_at", "callback_outcome", "attempts",
+]  # fmt: skip
+
+
+def run(
+    conn: Connection,
+    provider: str,
+    rows: Iterable[ReportRow],
+    start: datetime | None,
+    end: datetime | None,
+    on_phase: Callable[[str], None] | None = None,
+) -> Summary:
+    """Load, check and compare; the caller then reads :func:`results` per category."""
+    load(conn, rows)
+    if on_phase:
+        on_phase("comparing with the wallet")
+    check_duplicates(conn)
+    return compare(conn, provider, window(conn, start, end))
