@@ -1,8 +1,8 @@
 """The finance team's commands: reconcile, balance and statement at any moment, the
-player-funds report and balance snapshots.
+player-funds report, transaction exports and balance snapshots.
 
-They parse arguments, call :mod:`app.core.finance` and :mod:`app.core.reconcile`, and
-format. Reads run in one REPEATABLE READ transaction, so
+They parse arguments, call :mod:`app.core.finance`, :mod:`app.core.reconcile` and
+:mod:`app.core.export`, and format. Reads run in one REPEATABLE READ transaction, so
 an opening balance, its lines and the closing balance come from one snapshot of the
 books. ``register`` adds them to the ``wallet`` command tree.
 """
@@ -10,30 +10,32 @@ books. ``register`` adds them to the ``wallet`` command tree.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 import orjson
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import Connection, text
 
 from app import money
 from app.cli_support import emit, json_option, table, to_jsonable
-from app.core import finance, periods, reconcile, report_files
+from app.core import export, finance, periods, reconcile, report_files
 from app.db import UnitOfWork
 from app.errors import InvalidRequest
 
 
 def register(cli: click.Group) -> None:
     """Add the finance commands (``balance`` and ``statement`` replace the plain ones)."""
-    for command in (balance, statement, reconcile_command):
+    for command in (balance, statement, reconcile_command, export_group):
         cli.add_command(command)
     report, ledger = cli.commands["report"], cli.commands["ledger"]
     assert isinstance(report, click.Group) and isinstance(ledger, click.Group)
@@ -248,6 +250,76 @@ def snapshot(at: str, as_json: bool) -> None:
     }
     verb = "stored" if taken.created else "already stored"
     emit(data, as_json, text=f"{verb}: {taken.accounts} balances at {taken.taken_at.isoformat()}")
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+export_group = AppGroup("export", help="Streamed exports for regulators and data warehouses.")
+
+
+@export_group.command("transactions")
+@click.option("--from", "start", default=None, help="A date, ISO time or -7d; default today.")
+@click.option("--to", "end", default=None, help="Inclusive (a date: to its end).")
+@click.option("--provider", default=None, help="One provider, or cashier, or import.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@json_option
+def export_transactions(
+    start: str | None,
+    end: str | None,
+    provider: str | None,
+    fmt: str,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Every provider transaction and cashier movement in the period, oldest first, with
+    status, amounts, balances before and after and the journal id (docs/finance.md).
+
+    Data goes to --output (written whole or not at all) or stdout; the summary to stdout
+    with --output, else to stderr.
+    """
+    period = _period(start, end, default_today=True)
+    started = time.monotonic()
+    with _books() as conn, _destination(output) as out:
+        rows = export.transactions(conn, period.start, period.end, provider)
+        count = export.write(rows, out, fmt)
+    seconds = time.monotonic() - started
+    summary = {
+        "rows": count,
+        "format": fmt,
+        "output": str(output) if output else None,
+        "period": period.as_dict(),
+        "seconds": round(seconds, 3),
+    }
+    note = f"exported {count} rows ({period.describe()}) in {seconds:.2f}s"
+    if output is not None:
+        emit(summary, as_json, text=note)
+    else:
+        click.echo(orjson.dumps(to_jsonable(summary)).decode() if as_json else note, err=True)
+
+
+@contextlib.contextmanager
+def _destination(output: Path | None) -> Iterator[IO[str]]:
+    """stdout, or a temporary file renamed to ``output`` only once complete."""
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed below
+            "w", dir=output.parent or ".", prefix=f".{output.name}.", delete=False, newline=""
+        )
+    except OSError as exc:
+        raise InvalidRequest(f"cannot write {output}: {exc.strerror}") from None
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, output)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(handle.name)
 
 
 # --- reconcile ------------------------------------------------------------------------

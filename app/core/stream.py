@@ -46,14 +46,3 @@ def copy(conn: Connection, sql: str, values: Iterable[tuple[Any, ...]]) -> int:
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
     return count
-
-
-def execute(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
-    """One statement on the driver connection (``%(name)s`` parameters); its cursor, so
-    a caller can read ``rowcount`` or rows."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    try:
-        return driver.execute(sql, params)
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
