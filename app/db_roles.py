@@ -29,6 +29,7 @@ TABLE_PRIVILEGES: dict[str, str] = {
     "callbacks": "SELECT, INSERT, DELETE",
     "balance_snapshots": "SELECT, INSERT, UPDATE, DELETE",
     "balance_snapshot_lines": "SELECT, INSERT, DELETE",
+    "balance_snapshot_totals": "SELECT, INSERT, DELETE",
     "alembic_version": "SELECT",
 }
 _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")

@@ -28,9 +28,13 @@ from sqlalchemy import Connection, text
 
 from app import money
 from app.cli_support import emit, json_option, table, to_jsonable
-from app.core import export, finance, periods, reconcile, report_files
+from app.core import book, export, finance, periods, reconcile, report_files
 from app.db import UnitOfWork
 from app.errors import InvalidRequest
+
+# A finance command is one session doing a few large sorts and hashes: 256 MB each keeps
+# a million-row reconciliation and the player-funds report out of temporary files.
+FINANCE_WORK_MEM = "256MB"
 
 
 def register(cli: click.Group) -> None:
@@ -45,12 +49,13 @@ def register(cli: click.Group) -> None:
 
 @contextlib.contextmanager
 def _books() -> Iterator[Connection]:
-    """One REPEATABLE READ transaction without the web's short timeouts, rolled back
-    at the end unless the caller commits (only a snapshot writes)."""
+    """One REPEATABLE READ transaction without the web's short timeouts, and with room
+    to sort and hash a million rows in memory (``FINANCE_WORK_MEM``)."""
     with UnitOfWork(current_app.extensions["wallet.engine"]) as uow:
         uow.conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         uow.conn.execute(text("SET LOCAL statement_timeout = 0"))
         uow.conn.execute(text("SET LOCAL lock_timeout = '30s'"))
+        uow.conn.execute(text(f"SET LOCAL work_mem = '{FINANCE_WORK_MEM}'"))
         yield uow.conn
         uow.commit()
 
@@ -193,7 +198,7 @@ def player_funds(as_of: str | None, as_json: bool) -> None:
     and each house account and Upside pool. Default: now."""
     end = _moment("--as-of", as_of).end if as_of else None
     with _books() as conn:
-        funds = finance.player_funds(conn, end)
+        funds = book.player_funds(conn, end)
     currencies = {
         code: {k: _amount(v, code) if isinstance(v, Decimal) else v for k, v in row.items()}
         for code, row in funds.currencies.items()
@@ -241,7 +246,7 @@ def snapshot(at: str, as_json: bool) -> None:
     taken_at = moment.start if at.strip().lower() in ("today", "now") else moment.end
     assert taken_at is not None
     with _books() as conn:
-        taken = finance.take_snapshot(conn, taken_at, datetime.now(UTC))
+        taken = book.take_snapshot(conn, taken_at, datetime.now(UTC))
     data = {
         "taken_at": taken.taken_at,
         "accounts": taken.accounts,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.core import finance
+from app.core import book
 from tests import hypetech_helpers as hypetech
 from tests import upside_helpers as upside
 from tests.factories import PlayerFactory, deposit, in_transaction
@@ -77,7 +77,7 @@ def test_a_snapshot_at_the_month_end_gives_the_same_report(client, runner, novem
     args = ["report", "player-funds", "--as-of", at(november), "--json"]
     from_postings = as_json(runner(args))
     month_end = november + timedelta(microseconds=1)  # "as of" includes the moment itself
-    taken = in_transaction(finance.take_snapshot, month_end, month_end + timedelta(hours=1))
+    taken = in_transaction(book.take_snapshot, month_end, month_end + timedelta(hours=1))
     assert (taken.created, taken.accounts) == (True, 10)
     from_snapshot = as_json(runner(args))
     assert from_snapshot["snapshot"] == month_end.isoformat()
@@ -89,12 +89,12 @@ def test_a_snapshot_at_the_month_end_gives_the_same_report(client, runner, novem
 
 def test_a_snapshot_builds_on_the_previous_one(client, november):
     first = november + timedelta(microseconds=1)
-    in_transaction(finance.take_snapshot, first, first + timedelta(hours=1))
+    in_transaction(book.take_snapshot, first, first + timedelta(hours=1))
     _december(client)
     second = booked_at("cashier", "seed-bob-USD-100.00") + timedelta(microseconds=1)
-    taken = in_transaction(finance.take_snapshot, second, second + timedelta(hours=1))
+    taken = in_transaction(book.take_snapshot, second, second + timedelta(hours=1))
     assert taken.based_on == first
-    funds = in_transaction(finance.player_funds, second)
+    funds = in_transaction(book.player_funds, second)
     assert funds.currencies["USD"]["player_funds"] == Decimal("225")
 
 

@@ -6,11 +6,12 @@
   balances, the player-funds report, exports and reconciliation read ranges of time, and
   a BRIN index costs each insert almost nothing (a B-tree on a timestamp would be paid by
   every callback).
-* ``balance_snapshots`` and ``balance_snapshot_lines``: every account's balance at a
-  chosen moment (``wallet ledger snapshot``, run after each month end). A balance as of
-  ``T`` is then the latest snapshot at or before ``T`` plus the postings of the journal
-  transactions created between the two, instead of a sum over the whole ledger
-  (docs/finance.md has the measurements). Zero balances are not stored.
+* ``balance_snapshots``, ``balance_snapshot_lines`` and ``balance_snapshot_totals``:
+  every account's balance at a chosen moment (``wallet ledger snapshot``, run after each
+  month end) and the player-funds totals then. The report as of ``T`` starts from the
+  latest snapshot's totals and corrects them for the accounts that moved since, instead
+  of summing the whole ledger (docs/finance.md has the measurements). Zero balances are
+  not stored.
 
 Revision ID: 0008
 Revises: 0006
@@ -60,9 +61,25 @@ def upgrade() -> None:
         sa.Column("account_id", sa.BigInteger, primary_key=True),
         sa.Column("balance", MONEY, nullable=False),
     )
+    op.create_table(
+        "balance_snapshot_totals",
+        sa.Column(
+            "taken_at",
+            sa.DateTime(timezone=True),
+            sa.ForeignKey("balance_snapshots.taken_at", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("currency", sa.String(8), primary_key=True),
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("positive", MONEY, nullable=False),
+        sa.Column("negative", MONEY, nullable=False),
+        sa.Column("in_credit", sa.BigInteger, nullable=False),
+        sa.Column("in_debit", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("balance_snapshot_totals")
     op.drop_table("balance_snapshot_lines")
     op.drop_table("balance_snapshots")
     op.drop_index("ix_provider_transactions_created_at_brin", table_name="provider_transactions")
