@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -289,8 +288,7 @@ def export_transactions(
     period = _period(start, end, default_today=True)
     started = time.monotonic()
     with _books() as conn, _destination(output) as out:
-        rows = export.transactions(conn, period.start, period.end, provider)
-        count = export.write(rows, out, fmt)
+        count = export.write(conn, out, fmt, period.start, period.end, provider)
     seconds = time.monotonic() - started
     summary = {
         "rows": count,
@@ -308,23 +306,21 @@ def export_transactions(
 
 @contextlib.contextmanager
 def _destination(output: Path | None) -> Iterator[IO[str]]:
-    """stdout, or a temporary file renamed to ``output`` only once complete."""
+    """stdout, or a file beside ``output`` renamed to it only once complete."""
     if output is None:
         yield sys.stdout
         return
+    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed below
-            "w", dir=output.parent or ".", prefix=f".{output.name}.", delete=False, newline=""
-        )
+        handle = partial.open("x", newline="")
     except OSError as exc:
         raise InvalidRequest(f"cannot write {output}: {exc.strerror}") from None
     try:
         with handle:
             yield handle
-        os.replace(handle.name, output)
+        os.replace(partial, output)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(handle.name)
+        partial.unlink(missing_ok=True)
 
 
 # --- reconcile ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 from sqlalchemy import Connection
@@ -46,3 +46,17 @@ def copy(conn: Connection, sql: str, values: Iterable[tuple[Any, ...]]) -> int:
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
     return count
+
+
+def copy_out(conn: Connection, sql: str, params: dict[str, Any], out: IO[str]) -> int:
+    """``COPY … TO STDOUT`` written to ``out`` as it arrives; return how many rows."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor:
+            with cursor.copy(sql, params) as copy:
+                for chunk in copy:
+                    out.write(bytes(chunk).decode())
+            return max(cursor.rowcount, 0)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
