@@ -406,14 +406,15 @@ def _reconcile_head(
 
 
 def _write_json(conn: Connection, head: dict[str, Any]) -> None:
-    """One JSON document, written a chunk at a time: the lists can hold millions of rows."""
+    """One JSON document, written a chunk at a time: the lists can hold millions of rows
+    (each one's JSON is built by PostgreSQL)."""
     out = _Chunks()
     out.write(orjson.dumps(to_jsonable(head)).decode()[:-1])
     for category in reconcile.CATEGORIES:
         out.write(f', "{category}": [')
         separator = ""
-        for row in reconcile.results(conn, category):
-            out.write(separator + orjson.dumps(to_jsonable(_shape(category, row))).decode())
+        for document in reconcile.results(conn, category):
+            out.write(separator + document)
             separator = ", "
         out.write("]")
     out.write("}\n")
@@ -434,8 +435,8 @@ def _write_text(conn: Connection, head: dict[str, Any]) -> None:
         f"mismatched {counts['mismatched']}: {'OK' if head['ok'] else 'DIFFERENCES'}\n"
     )
     for category in reconcile.CATEGORIES[1:]:
-        for row in reconcile.results(conn, category):
-            out.write(_line(category, _shape(category, row)) + "\n")
+        for document in reconcile.results(conn, category):
+            out.write(_line(category, orjson.loads(document)) + "\n")
     out.flush()
 
 
@@ -457,72 +458,12 @@ class _Chunks:
         self._parts, self._size = [], 0
 
 
-def _shape(category: str, row: dict[str, Any]) -> dict[str, Any]:
-    """A result row as printed: the report's side, the wallet's side, what differs."""
-    if category == "missing_there":
-        return {
-            "id": row["here_external_id"],
-            "kind": row["here_kind"],
-            "status": row["here_status"],
-            "player_id": row["here_player_id"],
-            "currency": row["here_currency"],
-            "amount": _amount(row["here_amount"], row["here_currency"]),
-            "moved": _amount(row["here_moved"], row["here_currency"]),
-            "time": row["here_at"],
-            "transaction_id": row["here_id"],
-        }
-    shaped = {
-        "line": row["line"],
-        "row": row["row_no"],
-        "id": row["id"],
-        "kind": row["kind"],
-        "player_id": row["player_id"],
-        "currency": row["currency"],
-        "amount": _amount(row["amount"], row["currency"]),
-        "status": row["status"],
-    }
-    if category == "matched":
-        shaped["transaction_id"] = row["here_id"]
-        if row["note"]:
-            shaped["note"] = row["note"]
-        return shaped
-    shaped["time"] = row["at"]
-    if category == "missing_here":
-        shaped["reason"] = row["note"]
-        shaped["callback"] = (
-            {
-                "id": row["callback_id"],
-                "received_at": row["callback_at"],
-                "outcome": row["callback_outcome"],
-                "attempts": row["attempts"],
-            }
-            if row["callback_id"]
-            else None
-        )
-        return shaped
-    shaped["differences"] = row["differences"]
-    shaped["note"] = row["note"]
-    shaped["here"] = {
-        "transaction_id": row["here_id"],
-        "id": row["here_external_id"],
-        "kind": row["here_kind"],
-        "status": row["here_status"],
-        "reason": row["here_reason"],
-        "player_id": row["here_player_id"],
-        "currency": row["here_currency"],
-        "amount": _amount(row["here_amount"], row["here_currency"]),
-        "moved": _amount(row["here_moved"], row["here_currency"]),
-        "time": row["here_at"],
-    }
-    return shaped
-
-
 def _line(category: str, row: dict[str, Any]) -> str:
     """One discrepancy for people."""
     if category == "missing_there":
         return (
             f"missing there  {row['id']}  {row['kind']} {row['player_id']} "
-            f"{row['currency']} {row['amount']}  at {to_jsonable(row['time'])}"
+            f"{row['currency']} {row['amount']}  at {row['time']}"
         )
     where = f"line {row['line']}  {row['id']}  {row['kind']} {row['player_id']} "
     where += f"{row['currency']} {row['amount']}"

@@ -256,6 +256,11 @@ def test_a_duplicated_id_is_refused_naming_both_lines(runner, tmp_path):
         (f"{HEADER}\nb1,bet,alice,USD,1,2026-12-01,ok\x00\n", "line 2: contains a NUL character"),
         ('{"transaction_id": "b1"\n', "line 1: not a JSON object"),
         ('{"transaction_id": "b1", "amount": NaN}\n', "line 1: not a JSON object"),
+        (
+            '{"transaction_id": "b1", "action": ["bet"], "user_id": "alice", "currency": "USD", '
+            '"amount": 1, "created_at": "2026-12-01"}\n',
+            "kind ['bet'] is not one of",
+        ),
     ],
 )
 def test_other_unreadable_reports_are_refused_in_one_line(runner, tmp_path, content, expected):

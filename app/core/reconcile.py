@@ -30,12 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, text
 
 from app.core import stream
-from app.core.report_files import ReportError, ReportRow
+from app.core.report_files import ReportError, Row
+from app.money import CURRENCY_EXPONENTS
 
 CATEGORIES = ("matched", "missing_here", "missing_there", "mismatched")
 # Where a callback body names the transaction, and what it was (None: any kind).
@@ -77,17 +77,16 @@ class Summary:
         return all(self.counts[c] == 0 for c in CATEGORIES if c != "matched")
 
 
-def load(conn: Connection, rows: Iterable[ReportRow]) -> int:
+def load(conn: Connection, rows: Iterable[Row]) -> int:
     """Copy the report's rows into the session's ``recon_report`` table; return how many."""
     for statement in _CREATE:
         conn.execute(text(statement))
-    count = stream.copy(conn, _COPY, (row.values() for row in rows))
+    count = stream.copy(conn, _COPY, rows)
     conn.execute(text("ANALYZE recon_report"))
     return count
 
 
 _CREATE = (
-    "SET LOCAL work_mem = '64MB'",
     """
 CREATE TEMPORARY TABLE recon_report (
     line bigint NOT NULL, row_no bigint NOT NULL, key text NOT NULL, alt_key text,
@@ -102,6 +101,12 @@ CREATE TEMPORARY TABLE recon_result (
     here_player_id text, here_currency text, here_amount numeric, here_moved numeric,
     here_at timestamptz, differences text[], note text, search_id text,
     callback_id bigint, callback_at timestamptz, callback_outcome text, attempts bigint
+) ON COMMIT DROP""",
+    """
+CREATE TEMPORARY TABLE recon_here (
+    id bigint NOT NULL, external_id text NOT NULL, kind text NOT NULL, status text NOT NULL,
+    reason text, player_id text NOT NULL, currency text NOT NULL, amount numeric NOT NULL,
+    moved numeric NOT NULL, reference_id text, created_at timestamptz NOT NULL
 ) ON COMMIT DROP""",
 )
 _COPY = (
@@ -120,11 +125,15 @@ def check_duplicates(conn: Connection) -> None:
         )
 
 
+# A hash aggregate finds the keys that repeat (usually none); only their rows are sorted.
 _DUPLICATE = """
+WITH repeated AS (
+    SELECT coalesce(alt_key, key) AS k FROM recon_report GROUP BY 1 HAVING count(*) > 1
+)
 SELECT line, row_no, id, first_line FROM (
     SELECT line, row_no, id,
            min(line) OVER (PARTITION BY coalesce(alt_key, key)) AS first_line
-    FROM recon_report) AS d
+    FROM recon_report WHERE coalesce(alt_key, key) IN (SELECT k FROM repeated)) AS d
 WHERE line <> first_line ORDER BY line LIMIT 1
 """
 
@@ -145,15 +154,67 @@ def window(conn: Connection, start: datetime | None, end: datetime | None) -> Wi
 def compare(conn: Connection, provider: str, span: Window | None) -> Summary:
     """Classify every report row and every wallet transaction of the window."""
     params = {"provider": provider}
-    conn.execute(text(_CLASSIFY), params)
+    alternative = _gather(conn, provider, span)
+    if alternative:
+        classify = _CLASSIFY.format(alternative=_ALTERNATIVE, key=_ALTERNATIVE_KEY)
+    else:
+        classify = _CLASSIFY.format(alternative="", key="r.key")
+    conn.execute(text(classify), params)
+    conn.execute(text("ANALYZE recon_result"))
     if span is not None:
-        conn.execute(text(_MISSING_THERE), {**params, "start": span.start, "end": span.end})
+        conn.execute(text(_MISSING_THERE), {"start": span.start, "end": span.end})
     reasons = _explain_missing(conn, provider)
     counts = dict.fromkeys(CATEGORIES, 0)
     for row in conn.execute(text("SELECT category, count(*) AS n FROM recon_result GROUP BY 1")):
         counts[row.category] = int(row.n)
     total = int(conn.execute(text("SELECT count(*) FROM recon_report")).scalar_one())
     return Summary(total, span, counts, reasons)
+
+
+# The wallet's side is read once into ``recon_here``: the provider's transactions of the
+# window and a day either side (a range of the BRIN index on created_at, however long the
+# history), then, by the unique key, the few the report names that were booked outside it.
+_MARGIN = timedelta(days=1)
+
+
+def _gather(conn: Connection, provider: str, span: Window | None) -> bool:
+    """Fill ``recon_here``; say whether any report row has an alternative key."""
+    params = {"provider": provider}
+    if span is not None:
+        near = {**params, "lo": span.start - _MARGIN, "hi": span.end + _MARGIN}
+        conn.execute(text(_NEAR), near)
+    conn.execute(text(_FAR.format(wanted=_OWN_KEYS)), params)
+    alternative = bool(conn.execute(text(_ANY_ALTERNATIVE)).scalar())
+    if alternative:
+        conn.execute(text(_FAR.format(wanted=_ALTERNATIVE_KEYS)), params)
+    conn.execute(text("ANALYZE recon_here"))
+    return alternative
+
+
+_NEAR = """
+INSERT INTO recon_here
+SELECT t.id, t.external_id, t.kind, t.status, t.reason, t.player_id, t.currency, t.amount,
+       t.balance_after - t.balance_before, t.reference_id, t.created_at
+FROM provider_transactions t
+WHERE t.provider = :provider AND t.created_at >= :lo AND t.created_at < :hi
+"""
+_FAR = """
+INSERT INTO recon_here
+SELECT t.id, t.external_id, t.kind, t.status, t.reason, t.player_id, t.currency, t.amount,
+       t.balance_after - t.balance_before, t.reference_id, t.created_at
+FROM ({wanted}) AS w
+JOIN provider_transactions t ON t.provider = :provider AND t.external_id = w.wanted
+WHERE NOT EXISTS (SELECT 1 FROM recon_here h WHERE h.external_id = w.wanted)
+"""
+# Unique, by the duplicate check: a key is the row's own unless it has an alternative.
+_OWN_KEYS = "SELECT key AS wanted FROM recon_report WHERE alt_key IS NULL"
+_ALTERNATIVE_KEYS = """
+SELECT alt_key AS wanted FROM recon_report WHERE alt_key IS NOT NULL
+UNION SELECT key FROM recon_report WHERE alt_key IS NOT NULL
+"""
+_ANY_ALTERNATIVE = "SELECT EXISTS (SELECT 1 FROM recon_report WHERE alt_key IS NOT NULL)"
+_ALTERNATIVE = "LEFT JOIN recon_here ta ON ta.external_id = r.alt_key"
+_ALTERNATIVE_KEY = "coalesce(ta.external_id, r.key)"
 
 
 # Report rows against the wallet. ``t`` is the wallet's transaction (a Hypetech rollback
@@ -166,17 +227,14 @@ SELECT CASE WHEN t.id IS NULL THEN CASE WHEN r.status = 'accepted' THEN 'missing
             WHEN cardinality(d.differences) = 0 THEN 'matched' ELSE 'mismatched' END,
        r.line, r.row_no, r.id, r.kind, r.player_id, r.currency, r.amount, r.status, r.at,
        t.id, t.external_id, t.kind, t.status, t.reason, t.player_id, t.currency, t.amount,
-       t.balance_after - t.balance_before, t.created_at, d.differences,
+       t.moved, t.created_at, d.differences,
        CASE WHEN t.id IS NULL AND r.status <> 'accepted'
                 THEN r.status || ' there and not recorded here: no money moved'
             ELSE s.note END,
        r.search_id, NULL, NULL, NULL, NULL
 FROM recon_report r
-LEFT JOIN provider_transactions ta
-       ON ta.provider = :provider AND ta.external_id = r.alt_key
-LEFT JOIN provider_transactions t
-       ON t.provider = :provider
-      AND t.external_id = CASE WHEN ta.id IS NULL THEN r.key ELSE r.alt_key END
+{alternative}
+LEFT JOIN recon_here t ON t.external_id = {key}
 LEFT JOIN provider_transactions rb
        ON t.kind IN ('bet', 'win') AND rb.provider = :provider AND rb.kind = 'rollback'
       AND rb.reference_id = t.external_id AND rb.status = 'applied'
@@ -208,8 +266,7 @@ CROSS JOIN LATERAL (SELECT array_remove(ARRAY[
         CASE WHEN r.player_id <> t.player_id THEN 'player' END,
         CASE WHEN r.currency <> t.currency THEN 'currency' END,
         CASE WHEN r.amount <> CASE
-                WHEN t.kind = 'rollback' AND t.status = 'applied'
-                    THEN abs(t.balance_after - t.balance_before)
+                WHEN t.kind = 'rollback' AND t.status = 'applied' THEN abs(t.moved)
                 WHEN t.kind = 'rollback' AND t.amount = 0 THEN r.amount
                 ELSE t.amount END THEN 'amount' END
         ], NULL) AS differences) AS d
@@ -221,14 +278,14 @@ _MISSING_THERE = """
 INSERT INTO recon_result (category, here_id, here_external_id, here_kind, here_status,
     here_reason, here_player_id, here_currency, here_amount, here_moved, here_at)
 SELECT 'missing_there', t.id, t.external_id, t.kind, t.status, t.reason, t.player_id,
-       t.currency, t.amount, t.balance_after - t.balance_before, t.created_at
-FROM provider_transactions t
-WHERE t.provider = :provider AND t.created_at >= :start AND t.created_at < :end
-  AND t.status = 'applied'
+       t.currency, t.amount, t.moved, t.created_at
+FROM recon_here t
+WHERE t.created_at >= :start AND t.created_at < :end AND t.status = 'applied'
   AND NOT EXISTS (SELECT 1 FROM recon_result x WHERE x.here_id = t.id)
-  AND NOT (t.kind = 'rollback' AND EXISTS (
-        SELECT 1 FROM recon_result x
-        WHERE x.here_external_id = t.reference_id AND x.status = 'cancelled'))
+  AND NOT EXISTS (
+        SELECT 1 FROM recon_result c
+        WHERE t.kind = 'rollback' AND c.status = 'cancelled'
+          AND c.here_external_id = t.reference_id)
 """
 
 
@@ -288,27 +345,62 @@ WHERE r.category = 'missing_here' AND r.line = f.line
 """
 
 
-def results(conn: Connection, category: str) -> Iterator[dict[str, Any]]:
-    """The rows of one category: report rows in file order, wallet rows in time order."""
+def results(conn: Connection, category: str) -> Iterator[str]:
+    """The rows of one category as JSON text, built by PostgreSQL (a million matched rows
+    are a million small documents): report rows in file order, wallet rows in time order."""
     order = "here_at, here_id" if category == "missing_there" else "line"
-    sql = _RESULTS.format(columns=", ".join(_COLUMNS), order=order)
-    for values in stream.rows(conn, sql, {"category": category}):
-        yield dict(zip(_COLUMNS, values, strict=True))
+    money = _money_sql()
+    shape = _SHAPES[category].format(
+        amount=money.format(amount="amount", currency="currency"),
+        here_amount=money.format(amount="here_amount", currency="here_currency"),
+        here_moved=money.format(amount="here_moved", currency="here_currency"),
+        here_at=_TIME.format("here_at"),
+    )
+    sql = _RESULTS.format(shape=shape, order=order)
+    for (document,) in stream.rows(conn, sql, {"category": category}):
+        yield document
 
 
-_RESULTS = "SELECT {columns} FROM recon_result WHERE category = %(category)s ORDER BY {order}"
-_COLUMNS = [
-    "line", "row_no", "id", "kind", "player_id", "currency", "amount", "status", "at",
-    "here_id", "here_external_id", "here_kind", "here_status", "here_reason",
-    "here_player_id", "here_currency", "here_amount", "here_moved", "here_at", "differences",
-    "note", "callback_id", "callback_at", "callback_outcome", "attempts",
-]  # fmt: skip
+def _money_sql() -> str:
+    """``money(amount, currency)``: the amount to its currency's exponent when that is
+    exact (a report may carry more digits), as the CLI prints amounts."""
+    odd = {code: e for code, e in CURRENCY_EXPONENTS.items() if e != 2}
+    cases = " ".join(f"WHEN '{code}' THEN {e}" for code, e in sorted(odd.items()))
+    return _MONEY.format(cases=cases)
+
+
+_MONEY = """
+CASE WHEN {{amount}} IS NULL THEN NULL
+     WHEN round({{amount}}, CASE {{currency}} {cases} ELSE 2 END) = {{amount}}
+         THEN round({{amount}}, CASE {{currency}} {cases} ELSE 2 END)::text
+     ELSE trim_scale({{amount}})::text END"""
+_TIME = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+_REPORT_SIDE = """'line', line, 'row', row_no, 'id', id, 'kind', kind, 'player_id', player_id,
+    'currency', currency, 'amount', {amount}, 'status', status"""
+_HERE_SIDE = """'transaction_id', here_id, 'id', here_external_id, 'kind', here_kind,
+    'status', here_status, 'reason', here_reason, 'player_id', here_player_id,
+    'currency', here_currency, 'amount', {here_amount}, 'moved', {here_moved},
+    'time', {here_at}"""
+_SHAPES = {
+    "matched": f"json_build_object({_REPORT_SIDE}, 'transaction_id', here_id, 'note', note)",
+    "missing_here": f"""json_build_object({_REPORT_SIDE}, 'time', {_TIME.format("at")},
+    'reason', note, 'callback', CASE WHEN callback_id IS NULL THEN NULL ELSE json_build_object(
+        'id', callback_id, 'received_at', {_TIME.format("callback_at")},
+        'outcome', callback_outcome, 'attempts', attempts) END)""",
+    "missing_there": f"json_build_object({_HERE_SIDE})",
+    "mismatched": f"""json_build_object({_REPORT_SIDE}, 'time', {_TIME.format("at")},
+    'differences', differences, 'note', note, 'here', json_build_object({_HERE_SIDE}))""",
+}
+_RESULTS = """
+SELECT ({shape})::text FROM recon_result
+WHERE category = %(category)s ORDER BY {order}
+"""
 
 
 def run(
     conn: Connection,
     provider: str,
-    rows: Iterable[ReportRow],
+    rows: Iterable[Row],
     start: datetime | None,
     end: datetime | None,
     on_phase: Callable[[str], None] | None = None,

@@ -3,7 +3,7 @@
 A report is CSV with a header row, or JSON lines (one object per line), in UTF-8. Each
 provider names its columns its own way (:data:`LAYOUTS`, documented in
 docs/finance.md); ``--columns field=header`` maps the rest. Every row becomes a
-:class:`ReportRow` with the wallet's own key for it. A row that cannot be read (not
+:data:`Row` with the wallet's own key for it. A row that cannot be read (not
 UTF-8, a missing field, an amount that is not a number, an unknown kind or status, a
 time that is not a time) raises :class:`ReportError` naming its line, and nothing is
 compared: a finance team fixes the file rather than trusting half of it.
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import csv
 import json
+import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -152,26 +153,10 @@ _ATOMIC = re.compile(r"\d{1,60}")
 _MAX_AMOUNT = Decimal(10) ** 20  # NUMERIC(38, 18) holds 20 integer digits
 
 
-@dataclass(frozen=True)
-class ReportRow:
-    line: int
-    row: int
-    key: str
-    alt_key: str | None
-    id: str
-    kind: str
-    player_id: str
-    currency: str
-    amount: Decimal | None
-    status: str
-    at: datetime
-    search_id: str
-
-    def values(self) -> tuple[Any, ...]:
-        return (
-            self.line, self.row, self.key, self.alt_key, self.id, self.kind, self.player_id,
-            self.currency, self.amount, self.status, self.at, self.search_id,
-        )  # fmt: skip
+# A report row as copied into the comparison table: (line, row, key, alt_key, id, kind,
+# player_id, currency, amount, status, time, search_id). The amount is the report's text
+# when it is a plain decimal (PostgreSQL parses it), else a Decimal.
+Row = tuple[Any, ...]
 
 
 def parse_columns(specs: tuple[str, ...]) -> dict[str, str]:
@@ -194,92 +179,115 @@ def read(
     provider: str,
     columns: Mapping[str, str],
     progress: Callable[[int], None] | None = None,
-) -> Iterator[ReportRow]:
+) -> Iterator[Row]:
     """The rows of the report in ``handle`` (CSV or JSON lines, told apart by the first
     character), in file order."""
-    lines = _decoded(handle, progress)
-    first = next(lines, None)
-    if first is None or not first[1].strip():
+    lines = _Lines(handle, progress)
+    head = next(iter(lines), "")
+    if not head.strip():
         raise ReportError("line 1: the report is empty; expected a header row or a JSON object")
-    head = first[1].lstrip("\ufeff")
-    rest = _chain((first[0], head), lines)
-    reader = _json_rows(rest) if head.lstrip().startswith("{") else _csv_rows(rest)
-    return _rows(reader, LAYOUTS[provider], columns)
+    layout = LAYOUTS[provider]
+    if head.lstrip().startswith("{"):
+        return _json_rows(lines, head, layout, columns)
+    return _csv_rows(lines, head, layout, columns)
 
 
-def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    yield first
-    yield from rest
+class _Lines:
+    """The file's lines as text, numbered (``number``: the line last read); a line that
+    is not UTF-8 or holds a NUL character stops the read, naming it."""
+
+    def __init__(self, handle: IO[bytes], progress: Callable[[int], None] | None) -> None:
+        self.number = 0
+        self._lines = self._read(handle, progress)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lines
+
+    def _read(self, handle: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[str]:
+        pending = 0
+        for raw in handle:
+            self.number += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ReportError(
+                    f"line {self.number}: not UTF-8 text (byte {raw[exc.start]:#04x} at "
+                    f"column {exc.start + 1}); save the report as UTF-8"
+                ) from None
+            if "\x00" in text:
+                raise ReportError(
+                    f"line {self.number}: contains a NUL character; this is not a text report"
+                )
+            if progress is not None:
+                pending += len(raw)
+                if pending > 1 << 20:
+                    progress(pending)
+                    pending = 0
+            yield text.lstrip("\ufeff") if self.number == 1 else text
+        if progress is not None and pending:
+            progress(pending)
 
 
-def _decoded(
-    handle: IO[bytes], progress: Callable[[int], None] | None
-) -> Iterator[tuple[int, str]]:
-    """(line number, text) per physical line; a line that is not UTF-8 stops the read."""
-    pending = 0
-    for number, raw in enumerate(handle, start=1):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ReportError(
-                f"line {number}: not UTF-8 text (byte {raw[exc.start]:#04x} at column "
-                f"{exc.start + 1}); save the report as UTF-8"
-            ) from None
-        if "\x00" in text:
-            raise ReportError(f"line {number}: contains a NUL character; this is not a text report")
-        if progress is not None:
-            pending += len(raw)
-            if number % 8192 == 0:
-                progress(pending)
-                pending = 0
-        yield number, text
-    if progress is not None and pending:
-        progress(pending)
-
-
-# A record: (first line, {normalized header: raw value}) per report row.
-Record = tuple[int, dict[str, Any]]
-
-
-def _csv_rows(lines: Iterator[tuple[int, str]]) -> Iterator[Record]:
-    state = {"line": 1}
-
-    def texts() -> Iterator[str]:
-        for number, text in lines:
-            state["line"] = number
-            yield text
-
-    reader = csv.reader(texts())
+def _csv_rows(
+    lines: _Lines, head: str, layout: Layout, columns: Mapping[str, str]
+) -> Iterator[Row]:
+    header = [_normal(h) for h in next(csv.reader([head]), [])]
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise ReportError(f"line 1: column {duplicated[0]!r} appears twice in the header")
+    fields = _resolve(set(header), layout, columns)
+    width = len(header)
+    # Each row's fields in FIELDS order, picked in C; a field without a column reads the
+    # None appended to the row.
+    pick = operator.itemgetter(*(header.index(h) if h else width for h in fields.values()))
+    convert = _Converter(layout)
+    reader = csv.reader(lines)
+    start, number = 2, 0
     try:
-        header = [_normal(h) for h in next(reader)]
-        duplicated = sorted({h for h in header if header.count(h) > 1})
-        if duplicated:
-            raise ReportError(f"line 1: column {duplicated[0]!r} appears twice in the header")
-        width = len(header)
-        start = state["line"] + 1
         for record in reader:
             if record:
                 if len(record) != width:
                     raise ReportError(
                         f"line {start}: {len(record)} fields where the header has {width}"
                     )
-                yield start, dict(zip(header, record, strict=True))
-            start = state["line"] + 1
+                number += 1
+                record.append(None)  # type: ignore[arg-type]
+                yield convert(start, number, pick(record))
+            start = lines.number + 1
     except csv.Error as exc:
-        raise ReportError(f"line {state['line']}: not valid CSV ({exc})") from None
+        raise ReportError(f"line {lines.number}: not valid CSV ({exc})") from None
 
 
-def _json_rows(lines: Iterator[tuple[int, str]]) -> Iterator[Record]:
-    for number, text in lines:
+def _json_rows(
+    lines: _Lines, head: str, layout: Layout, columns: Mapping[str, str]
+) -> Iterator[Row]:
+    convert = _Converter(layout)
+    names: list[str | None] | None = None
+    number = 0
+    for text in _chain(head, lines):
         if not text.strip():
             continue
-        try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-        except (ValueError, RecursionError):
-            raise ReportError(f"line {number}: not a JSON object") from None
-        if not isinstance(data, dict):
-            raise ReportError(f"line {number}: not a JSON object")
-        yield number, {_normal(k): v for k, v in data.items()}
+        line = lines.number
+        data = _json_object(text, line)
+        if names is None:
+            names = list(_resolve(set(data), layout, columns).values())
+        number += 1
+        yield convert(line, number, tuple(_field(data, name, line) for name in names))
+
+
+def _chain(first: str, rest: Iterable[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _json_object(text: str, line: int) -> dict[str, Any]:
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise ReportError(f"line {line}: not a JSON object") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"line {line}: not a JSON object")
+    return {_normal(k): v for k, v in data.items()}
 
 
 def _no_constant(name: str) -> Any:
@@ -290,15 +298,12 @@ def _normal(header: str) -> str:
     return _WORD.sub("_", str(header).strip().lower())
 
 
-def _rows(
-    records: Iterator[Record], layout: Layout, columns: Mapping[str, str]
-) -> Iterator[ReportRow]:
-    resolved: dict[str, str | None] | None = None
-    key = layout.key or _own_id
-    for number, (line, record) in enumerate(records, start=1):
-        if resolved is None:
-            resolved = _resolve(set(record), layout, columns)
-        yield _row(line, number, record, resolved, layout, key)
+def _field(data: dict[str, Any], name: str | None, line: int) -> Any:
+    if name is None:
+        return None
+    if name not in data:
+        raise ReportError(f"line {line}: no {name!r} field")
+    return data[name]
 
 
 def _resolve(
@@ -352,39 +357,80 @@ def _missing(field: str, layout: Layout) -> str:
     )
 
 
-def _row(
-    line: int,
-    number: int,
-    record: dict[str, Any],
-    fields: dict[str, str | None],
-    layout: Layout,
-    key: Callable[[str, str, str | None], tuple[str, str | None, str]],
-) -> ReportRow:
-    def value(field: str) -> Any:
-        header = fields[field]
-        if header is None:
-            return None
-        if header not in record:
-            raise ReportError(f"line {line}: no {header!r} field")
-        return record[header]
+_PLAIN_AMOUNT = re.compile(r"\d{1,20}(\.\d{0,18})?")
 
-    external_id = _text(value("id"), line, "id")
-    where = f"line {line} (row {number}, id {external_id!r})"
-    kind = _choice(value("kind"), KINDS, where, "kind", "bet, win or rollback")
-    player = _text(value("player"), line, "player id")
-    currency = str(value("currency") or layout.default_currency or "").strip().upper()
-    if currency not in CURRENCY_EXPONENTS:
-        raise ReportError(f"{where}: unknown currency {currency!r}")
-    amount = _amount(value("amount"), value("amount_atomic"), currency, kind, where)
-    status = _choice(
-        value("status") or "", STATUSES, where, "status", "accepted, cancelled or declined"
-    )
-    at = _time(value("time"), where)
-    linked = value("linked")
-    own, alt, search = key(external_id, kind, str(linked).strip() if linked else None)
-    return ReportRow(
-        line, number, own, alt, external_id, kind, player, currency, amount, status, at, search
-    )
+
+class _Converter:
+    """Turns a row's raw fields (in :data:`FIELDS` order) into a :data:`Row`. Millions of
+    rows go through it: the common case (plain decimal text, ISO time, a kind, status
+    and currency seen before) takes a few dictionary look-ups; anything else goes the
+    careful way and is refused with the line, the row and the id."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.key = layout.key or _own_id
+        self.kinds: dict[Any, str] = {}
+        self.statuses: dict[Any, str] = {}
+        self.currencies: dict[Any, str] = {}
+
+    def __call__(self, line: int, number: int, raw: tuple[Any, ...]) -> Row:
+        ext, kind, player, currency, amount, atomic, at, status, linked = raw
+        external_id = ext.strip() if type(ext) is str else ext
+        if not external_id or type(external_id) is not str:
+            external_id = _text(ext, line, "id")
+        kind = (self.kinds.get(kind) if type(kind) is str else None) or self._choice(
+            self.kinds, kind, KINDS, line, number, external_id, "kind", "bet, win or rollback"
+        )
+        if type(player) is not str or not (player := player.strip()):
+            player = _text(raw[2], line, "player id")
+        currency = (
+            self.currencies.get(currency) if type(currency) is str else None
+        ) or self._currency(currency, line, number, external_id)
+        if type(amount) is not str or not _PLAIN_AMOUNT.fullmatch(amount):
+            amount = _amount(amount, atomic, currency, kind, _where(line, number, external_id))
+        status = status or ""
+        status = (self.statuses.get(status) if type(status) is str else None) or self._choice(
+            self.statuses, status, STATUSES, line, number, external_id, "status",
+            "accepted, cancelled or declined",
+        )  # fmt: skip
+        at = _time(at, line, number, external_id)
+        own, alt, search = self.key(external_id, kind, str(linked).strip() if linked else None)
+        return (
+            line, number, own, alt, external_id, kind, player, currency, amount, status, at, search,
+        )  # fmt: skip
+
+    def _choice(
+        self,
+        cache: dict[Any, str],
+        raw: Any,
+        table: Mapping[str, str],
+        line: int,
+        number: int,
+        external_id: str,
+        what: str,
+        allowed: str,
+    ) -> str:
+        found = table.get(_WORD.sub("", raw.strip().lower())) if isinstance(raw, str) else None
+        if found is None:
+            where = _where(line, number, external_id)
+            raise ReportError(f"{where}: {what} {raw!r} is not one of {allowed}")
+        if len(cache) < 1000:
+            cache[raw] = found
+        return found
+
+    def _currency(self, raw: Any, line: int, number: int, external_id: str) -> str:
+        given = raw if isinstance(raw, str) and raw.strip() else self.layout.default_currency
+        currency = str(given or "").strip().upper()
+        if currency not in CURRENCY_EXPONENTS:
+            where = _where(line, number, external_id)
+            raise ReportError(f"{where}: unknown currency {raw!r}")
+        if len(self.currencies) < 1000 and isinstance(raw, str):
+            self.currencies[raw] = currency
+        return currency
+
+
+def _where(line: int, number: int, external_id: str) -> str:
+    return f"line {line} (row {number}, id {external_id!r})"
 
 
 def _text(raw: Any, line: int, what: str) -> str:
@@ -430,15 +476,19 @@ def _amount(raw: Any, atomic: Any, currency: str, kind: str, where: str) -> Deci
     return amount
 
 
-def _time(raw: Any, where: str) -> datetime:
+def _time(raw: Any, line: int, number: int, external_id: str) -> datetime:
     """ISO 8601 (``Z`` or an offset; none is UTC) or seconds since the epoch (milliseconds
     when that large)."""
-    text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
     try:
-        if text.isdigit():
-            seconds = int(text) / (1000 if len(text) > 11 else 1)
-            return datetime.fromtimestamp(seconds, UTC)
-        at = datetime.fromisoformat(text)
-    except (ValueError, OverflowError, OSError):
-        raise ReportError(f"{where}: time {raw!r} is not an ISO 8601 time") from None
+        at = datetime.fromisoformat(raw)  # the common case, at C speed
+    except (TypeError, ValueError):
+        text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+        try:
+            if text.isdigit():
+                seconds = int(text) / (1000 if len(text) > 11 else 1)
+                return datetime.fromtimestamp(seconds, UTC)
+            at = datetime.fromisoformat(text)
+        except (ValueError, OverflowError, OSError):
+            where = _where(line, number, external_id)
+            raise ReportError(f"{where}: time {raw!r} is not an ISO 8601 time") from None
     return at if at.tzinfo else at.replace(tzinfo=UTC)
