@@ -329,7 +329,9 @@ def _destination(output: Path | None) -> Iterator[IO[str]]:
 @click.command("reconcile")
 @with_appcontext
 @click.argument("provider", type=click.Choice(sorted(report_files.LAYOUTS)))
-@click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "report", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--from", "start", default=None, help="Window start; default the report's first time."
 )
@@ -349,7 +351,7 @@ def reconcile_command(
     columns: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Match PROVIDER's transaction REPORT (CSV or JSON lines) against the wallet.
+    """Match PROVIDER's transaction report FILE (CSV or JSON lines) against the wallet.
 
     Lists matched rows, rows missing here (refused or never reached, from the audit
     trail), wallet transactions missing there, and mismatches. Exit status 0 only when

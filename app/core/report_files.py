@@ -154,8 +154,8 @@ _MAX_AMOUNT = Decimal(10) ** 20  # NUMERIC(38, 18) holds 20 integer digits
 
 
 # A report row as copied into the comparison table: (line, row, key, alt_key, id, kind,
-# player_id, currency, amount, status, time, search_id). The amount is the report's text
-# when it is a plain decimal (PostgreSQL parses it), else a Decimal.
+# player_id, currency, amount, status, time, search_id). The amount is decimal text: the
+# report's own when it is plain, else the exact number it stands for.
 Row = tuple[Any, ...]
 
 
@@ -387,7 +387,8 @@ class _Converter:
             self.currencies.get(currency) if type(currency) is str else None
         ) or self._currency(currency, line, number, external_id)
         if type(amount) is not str or not _PLAIN_AMOUNT.fullmatch(amount):
-            amount = _amount(amount, atomic, currency, kind, _where(line, number, external_id))
+            exact = _amount(amount, atomic, currency, kind, _where(line, number, external_id))
+            amount = None if exact is None else f"{exact:f}"
         status = status or ""
         status = (self.statuses.get(status) if type(status) is str else None) or self._choice(
             self.statuses, status, STATUSES, line, number, external_id, "status",

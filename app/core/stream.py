@@ -32,14 +32,19 @@ def rows(conn: Connection, sql: str, params: dict[str, Any], batch: int = BATCH)
         raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
 
 
-def copy(conn: Connection, sql: str, values: Iterable[tuple[Any, ...]]) -> int:
+def copy(
+    conn: Connection, sql: str, values: Iterable[tuple[Any, ...]], types: list[str] | None = None
+) -> int:
     """``COPY … FROM STDIN`` of every tuple in ``values`` (streamed: psycopg sends a
-    buffer at a time); return how many rows."""
+    buffer at a time; binary when ``types`` names the columns' types); return how many
+    rows."""
     driver = conn.connection.driver_connection
     assert driver is not None
     count = 0
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            if types:
+                copy.set_types(types)
             for row in values:
                 copy.write_row(row)
                 count += 1
