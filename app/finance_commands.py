@@ -387,7 +387,7 @@ def _progress(report: Path) -> Iterator[Callable[[int], None] | None]:
 
 def _phase(message: str) -> None:
     if sys.stderr.isatty():
-        click.echo(f"{message}…", err=True)
+        click.echo(f"\n{message}…", err=True)
 
 
 def _reconcile_head(
