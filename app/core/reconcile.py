@@ -190,7 +190,8 @@ def _gather(conn: Connection, provider: str, span: Window | None) -> bool:
     alternative = bool(conn.execute(text(_ANY_ALTERNATIVE)).scalar())
     if alternative:
         conn.execute(text(_FAR.format(wanted=_ALTERNATIVE_KEYS)), params)
-    conn.execute(text("ANALYZE recon_here"))
+    if span is None:
+        conn.execute(text("ANALYZE recon_here"))
     return alternative
 
 
