@@ -30,6 +30,7 @@ HYPETECH_SECRET = "hypetech-test-key"
 HYPETECH_BASE_URL = "https://wallet.example.com/webhooks"
 UPSIDE_JWT_SECRET = "upside-test-jwt-secret-long-enough-for-hs256"
 TABLES = (
+    "balance_snapshot_lines, balance_snapshot_totals, balance_snapshots, "
     "callbacks, upside_sessions, upside_api_keys, upside_used_signatures, upside_rate_windows, "
     "upside_games, limit_usage, limit_changes, player_limits, player_exclusions, "
     "provider_transactions, journal_transactions, postings, accounts, players"

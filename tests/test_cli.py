@@ -114,7 +114,7 @@ def test_import_refuses_a_bad_file_and_changes_nothing(runner, tmp_path):
     assert runner(["balance", "p1"]).exit_code == 1
 
 
-def test_statement_lists_postings_newest_first(runner, client):
+def test_statement_lists_the_latest_postings_oldest_first(runner, client):
     from tests.igpx_helpers import bet, post, result
 
     PlayerFactory(id="alice", balance="100")
@@ -122,8 +122,8 @@ def test_statement_lists_postings_newest_first(runner, client):
     post(client, "transaction", result("r1", "alice", "25"))
     entries = as_json(runner(["statement", "alice", "--limit", "2", "--json"]))["entries"]
     assert [(e["kind"], e["external_id"], e["amount"]) for e in entries] == [
-        ("win", "r1", "25.00"),
         ("bet", "b1", "-10.00"),
+        ("win", "r1", "25.00"),
     ]
     assert "r1" in runner(["statement", "alice"]).stdout
 

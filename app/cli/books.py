@@ -1,5 +1,5 @@
-"""Reading money: ``wallet balance``, ``wallet statement``, ``wallet transactions show``
-and ``wallet ledger verify``."""
+"""Reading the books: ``wallet transactions show`` and ``wallet ledger verify`` (balances
+and statements are in :mod:`app.cli.finance`)."""
 
 from __future__ import annotations
 
@@ -7,52 +7,10 @@ import sys
 from typing import Any
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 
-from app.cli.support import emit, fail, json_option, print_balances, run_as_admin, table
-from app.core import ledger, money, reports, wallet
-
-
-@click.command("balance")
-@click.argument("player_id")
-@click.option("--currency", default=None)
-@json_option
-@with_appcontext
-def balance(player_id: str, currency: str | None, as_json: bool) -> None:
-    """Show PLAYER_ID's balances.
-
-    Example: wallet balance alice --currency USD --json
-    """
-    code = currency.upper() if currency else None
-    balances = run_as_admin(wallet.balances, player_id, code)
-    if code and code not in balances:
-        fail(f"player {player_id!r} has no {code} wallet")
-    print_balances(player_id, balances, as_json)
-
-
-STATEMENT_COLUMNS = ["created_at", "kind", "provider", "external_id", "currency", "amount"]
-
-
-@click.command("statement")
-@click.argument("player_id")
-@click.option("--currency", default=None)
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
-@json_option
-@with_appcontext
-def statement(player_id: str, currency: str | None, limit: int, as_json: bool) -> None:
-    """Show PLAYER_ID's latest postings, newest first.
-
-    Example: wallet statement alice --currency USD --limit 20
-    """
-    rows = run_as_admin(reports.statement, player_id, currency.upper() if currency else None, limit)
-    for row in rows:
-        row["amount"] = money.format_amount(row["amount"], row["currency"])
-    emit(
-        {"player_id": player_id, "entries": rows},
-        as_json,
-        text=table(rows, STATEMENT_COLUMNS, amounts=("amount",)),
-    )
-
+from app.cli.support import emit, fail, json_option, run_as_admin
+from app.core import ledger, money, reports
 
 transactions_cli = AppGroup(
     "transactions",
@@ -114,3 +72,12 @@ def ledger_verify(as_json: bool) -> None:
     emit(data, as_json, text=summary)
     if not result.ok:
         sys.exit(1)
+
+
+def _add_snapshot() -> None:
+    from app.cli.finance import snapshot
+
+    ledger_cli.add_command(snapshot)
+
+
+_add_snapshot()

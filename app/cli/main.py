@@ -27,7 +27,7 @@ from app.errors import WalletError
 from app.providers import NAMES
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "balance": ("books:balance", "Show PLAYER_ID's balances."),
+    "balance": ("finance:balance", "Show PLAYER_ID's balances."),
     "callbacks": ("callbacks:cli", "The audit trail of inbound provider callbacks."),
     "db": ("db:db_cli", "Database schema and the application's role."),
     "deposit": ("cashier:deposit", "Credit AMOUNT CURRENCY to PLAYER_ID from the cashier."),
@@ -37,7 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "players": ("players:cli", "Players and their wallets."),
     "report": ("reports:cli", "Reports for finance and support."),
     "simulate": ("simulate:simulate", "Play a provider against a running wallet."),
-    "statement": ("books:statement", "Show PLAYER_ID's latest postings, newest first."),
+    "reconcile": ("finance:reconcile_command", "Reconcile PROVIDER's transaction report FILE."),
+    "statement": ("finance:statement", "Show PLAYER_ID's statement."),
+    "export": ("finance:export_group", "Streamed exports for regulators and data warehouses."),
     "transactions": ("books:transactions_cli", "Provider transactions."),
     "withdraw": ("cashier:withdraw", "Debit AMOUNT CURRENCY from PLAYER_ID to the cashier."),
 }

@@ -8,15 +8,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from app.cli.support import emit, read_only, table, to_jsonable
-from app.core import money, reports
+from app.core import money, periods, reports
 
 
 # Every report reads DATABASE_REPLICA_URL's replica when it is set (support.read_only).
@@ -33,10 +33,12 @@ class Reports(AppGroup):
         return super().get_command(ctx, cmd_name)
 
     def _add_provider_reports(self) -> None:
+        from app.cli.finance import player_funds
         from app.cli.limits import limits_hit
         from app.providers import PROVIDERS
 
         self.add_command(limits_hit)
+        self.add_command(player_funds)
         for provider in PROVIDERS:
             for report in provider.reports:
                 self.add_command(report)
@@ -82,22 +84,15 @@ def _amounts(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _day(value: datetime) -> date:
-    return value.date()
-
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
 @cli.command("ggr")
-@click.option("--from", "start", type=DATE, required=True, help="First day, YYYY-MM-DD (UTC).")
-@click.option("--to", "end", type=DATE, required=True, help="Last day, inclusive.")
+@click.option("--from", "start", default=None, help="A date, ISO time or -7d; default today.")
+@click.option("--to", "end", default=None, help="Inclusive (a date: to its end); default now.")
 @click.option("--provider", default=None)
 @click.option("--currency", default=None)
 @output_options
 def ggr(
-    start: datetime,
-    end: datetime,
+    start: str | None,
+    end: str | None,
     provider: str | None,
     currency: str | None,
     as_json: bool,
@@ -105,15 +100,15 @@ def ggr(
 ) -> None:
     """Bets, wins, rollbacks and GGR per day.
 
-    One row per day, provider and currency.
+    One row per day (in LIMITS_TIMEZONE), provider and currency. Without --from and
+    --to: today. The period used is printed (on stderr with --csv).
 
     Example: wallet report ggr --from 2026-11-01 --to 2026-11-30 --csv
     """
-    if end < start:
-        raise click.ClickException("--to is before --from")
-    rows = read_only(
-        reports.ggr, _day(start), _day(end), provider, currency.upper() if currency else None
-    )
+    timezone = current_app.config["LIMITS_TIMEZONE"]
+    period = periods.period(start, end, timezone, default_today=True)
+    code = currency.upper() if currency else None
+    rows = read_only(reports.ggr, period.start, period.end, provider, code, timezone)
     columns = [
         "day",
         "provider",
@@ -127,7 +122,17 @@ def ggr(
         "ggr",
     ]
     amounts = ("bet_amount", "win_amount", "rollback_amount", "ggr")
-    show(_amounts(rows, *amounts), columns, as_json, as_csv, amounts)
+    rows = _amounts(rows, *amounts)
+    if as_csv:
+        click.echo(f"period: {period.describe()}", err=True)
+        show(rows, columns, as_json, as_csv, amounts)
+        return
+    body = table(rows, columns, amounts=amounts) if rows else "(no rows)"
+    emit(
+        {"period": period.as_dict(), "rows": rows},
+        as_json,
+        text=f"period: {period.describe()}\n{body}",
+    )
 
 
 @cli.command("negative-balances")

@@ -3,12 +3,13 @@ negative balances, tombstones, a player's statement, one provider transaction in
 
 GGR is what the players lost to a provider's games: the negated sum of the postings
 on the players' accounts made by that provider's transactions, so bets, wins and
-rollbacks (of either) are all counted exactly once, on the day they were booked (UTC).
+rollbacks (of either) are all counted exactly once, on the day they were booked (in
+the reporting time zone, ``LIMITS_TIMEZONE``).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -20,7 +21,8 @@ from app.core.wallet import CASHIER
 NOT_GAMES = (CASHIER, "import")
 
 _GGR = """
-SELECT (pt.created_at AT TIME ZONE 'UTC')::date AS day, pt.provider, pt.currency,
+SELECT (pt.created_at AT TIME ZONE CAST(:timezone AS text))::date AS day, pt.provider,
+       pt.currency,
        count(*) FILTER (WHERE pt.kind = 'bet') AS bets,
        coalesce(-sum(p.amount) FILTER (WHERE pt.kind = 'bet'), 0) AS bet_amount,
        count(*) FILTER (WHERE pt.kind = 'win') AS wins,
@@ -31,7 +33,8 @@ SELECT (pt.created_at AT TIME ZONE 'UTC')::date AS day, pt.provider, pt.currency
 FROM provider_transactions pt
 JOIN journal_transactions j ON j.provider_transaction_id = pt.id
 JOIN postings p ON p.journal_id = j.id AND p.account_id = pt.account_id
-WHERE pt.created_at >= :start AND pt.created_at < :end
+WHERE (CAST(:start AS timestamptz) IS NULL OR pt.created_at >= :start)
+  AND (CAST(:end AS timestamptz) IS NULL OR pt.created_at < :end)
   AND pt.provider <> ALL(:not_games)
   AND (CAST(:provider AS text) IS NULL OR pt.provider = :provider)
   AND (CAST(:currency AS text) IS NULL OR pt.currency = :currency)
@@ -57,13 +60,19 @@ ORDER BY t.created_at
 
 
 def ggr(
-    conn: Connection, start: date, end: date, provider: str | None, currency: str | None
+    conn: Connection,
+    start: datetime | None,
+    end: datetime | None,
+    provider: str | None,
+    currency: str | None,
+    timezone: str = "UTC",
 ) -> list[dict[str, Any]]:
-    """Per day, provider and currency: bets, wins, rollbacks and GGR, ``start``..``end``
-    inclusive (UTC days)."""
+    """Per day of ``timezone``, provider and currency: bets, wins, rollbacks and GGR of
+    the transactions booked in ``start <= t < end`` (``end`` None: up to now)."""
     params = {
         "start": start,
-        "end": end + timedelta(days=1),
+        "end": end,
+        "timezone": timezone,
         "provider": provider,
         "currency": currency,
         "not_games": list(NOT_GAMES),

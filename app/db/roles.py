@@ -35,6 +35,9 @@ TABLE_PRIVILEGES: dict[str, str] = {
     "limit_usage": "SELECT, INSERT, UPDATE, DELETE",
     "limit_changes": "SELECT, INSERT",
     "player_exclusions": "SELECT, INSERT, UPDATE",
+    "balance_snapshots": "SELECT, INSERT, UPDATE, DELETE",
+    "balance_snapshot_lines": "SELECT, INSERT, DELETE",
+    "balance_snapshot_totals": "SELECT, INSERT, DELETE",
     "alembic_version": "SELECT",
 }
 _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
