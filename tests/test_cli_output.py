@@ -54,9 +54,10 @@ def test_win_amounts_are_trimmed_in_text_and_exact_in_json(client, runner):
     assert exact["balances"] == {"WIN": "1097.850000000000000000"}
 
     statement = text_of(runner, "statement", player)
-    assert statement.splitlines()[1].endswith(" WIN       1097.85")
-    rows = json.loads(runner(["statement", player, "--json"]).stdout)["entries"]
-    assert rows[0]["amount"] == "1097.850000000000000000"
+    assert "WIN closing 1097.85" in statement.splitlines()
+    assert any(line.rstrip().endswith("1097.85  1097.85") for line in statement.splitlines())
+    data = json.loads(runner(["statement", player, "--json"]).stdout)
+    assert data["closing_balances"] == {"WIN": "1097.850000000000000000"}
 
     withdrawn = text_of(runner, "withdraw", player, "0.5", "WIN", "--reference", "w1")
     assert withdrawn.strip() == f"withdrawal 0.5 WIN for {player}: balance 1097.35 WIN"

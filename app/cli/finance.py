@@ -25,7 +25,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import Connection, text
 
-from app.cli.support import emit, json_option, read_only_database, table, to_jsonable
+from app.cli.support import emit, json_option, read_only_database, shown, table, to_jsonable
 from app.core import book, export, finance, money, periods, reconcile, report_files
 from app.errors import InvalidRequest
 
@@ -103,13 +103,13 @@ def balance(player_id: str, currency: str | None, as_of: str | None, as_json: bo
         raise InvalidRequest(
             f"player {player_id!r} has no {code} wallet" + (" then" if as_of else "")
         )
-    shown = {cur: money.format_amount(amount, cur) for cur, amount in balances.items()}
-    data: dict[str, Any] = {"player_id": player_id, "balances": shown}
+    exact = {cur: money.format_amount(amount, cur) for cur, amount in balances.items()}
+    data: dict[str, Any] = {"player_id": player_id, "balances": exact}
     heading = player_id
     if as_of:
         data["as_of"] = end
         heading += f" as of {end.isoformat() if end else 'now'}"
-    lines = [heading] + [f"  {cur} {amount}" for cur, amount in shown.items()]
+    lines = [heading] + [f"  {cur} {shown(amount, cur)}" for cur, amount in exact.items()]
     emit(data, as_json, text="\n".join(lines))
 
 
@@ -179,10 +179,14 @@ def _statement_text(data: dict[str, Any], found: list[finance.Statement]) -> str
     columns = ["created_at", "kind", "provider", "external_id", "amount", "running_balance"]
     parts = [f"{data['player_id']}: {data['from'] or 'the beginning'} to {data['to'] or 'now'}"]
     for one in found:
-        parts.append(f"\n{one.currency} opening {data['opening_balances'][one.currency]}")
-        parts.append(table(one.lines, columns) if one.lines else "(no postings)")
+        opening = shown(data["opening_balances"][one.currency], one.currency)
+        parts.append(f"\n{one.currency} opening {opening}")
+        lines = [{**line, "currency": one.currency} for line in one.lines]
+        amounts = ("amount", "running_balance")
+        parts.append(table(lines, columns, amounts) if lines else "(no postings)")
         more = "" if one.complete else " (more postings: raise --limit)"
-        parts.append(f"{one.currency} closing {data['closing_balances'][one.currency]}{more}")
+        closing = shown(data["closing_balances"][one.currency], one.currency)
+        parts.append(f"{one.currency} closing {closing}{more}")
     return "\n".join(parts)
 
 
