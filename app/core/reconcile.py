@@ -21,8 +21,8 @@ reverse). A report's row is *accepted*, *cancelled* or *declined*. A bet reporte
 cancelled matches one reversed here, and then the reversing rollback needs no row of
 its own; rows that moved no money on either side match.
 
-Functions take a Connection in an open transaction that the caller rolls back (the
-temporary tables go with it).
+Functions take a Connection in an open transaction; the temporary tables go when it
+ends.
 """
 
 from __future__ import annotations
