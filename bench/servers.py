@@ -93,10 +93,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Gunicorn:
-    """``gunicorn --config gunicorn.conf.py wsgi:app``, as ``make run`` starts it."""
+PRODUCT = ("--config", "gunicorn.conf.py", "wsgi:app")
 
-    def __init__(self, url: str, secret: str, log_path: Path, extra_env: dict[str, str]):
+
+def floor_arguments(workers: int, threads: int) -> tuple[str, ...]:
+    """The floor (bench/floor.py) under stock ``gthread``, laid out as the product is. It
+    runs in bench/, where no gunicorn.conf.py is read, so it is imported as ``floor``."""
+    return (
+        *("--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads)),
+        *("--keep-alive", "5", "--timeout", "30", "floor:app"),
+    )
+
+
+class Gunicorn:
+    """``gunicorn --config gunicorn.conf.py wsgi:app``, as ``make run`` starts it, or
+    gunicorn with other ``arguments`` (the floor)."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        log_path: Path,
+        extra_env: dict[str, str],
+        arguments: tuple[str, ...] = PRODUCT,
+    ):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -107,10 +127,14 @@ class Gunicorn:
             "IGPX_SECURITY_HASH": secret,
             **extra_env,
         }
+        cwd = ROOT
+        if arguments != PRODUCT:  # gunicorn.conf.py binds to HOST:PORT itself
+            arguments = (*arguments, "--bind", f"127.0.0.1:{self.port}")
+            cwd = ROOT / "bench"
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
+            [str(BIN / "gunicorn"), *arguments],
+            cwd=cwd,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -162,11 +186,18 @@ class Gunicorn:
 
 @contextmanager
 def gunicorn(
-    url: str, secret: str, log_path: Path, extra_env: dict[str, str] | None = None
+    url: str,
+    secret: str,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    floor: bool = False,
 ) -> Iterator[Gunicorn]:
-    server = Gunicorn(url, secret, log_path, extra_env or {})
+    """The product (or with ``floor``, bench/floor.py) serving ``url``, up and healthy."""
+    workers = int((extra_env or {}).get("WEB_CONCURRENCY") or _default_workers())
+    threads = int((extra_env or {}).get("GUNICORN_THREADS") or _default_threads())
+    arguments = floor_arguments(workers, threads) if floor else PRODUCT
+    server = Gunicorn(url, secret, log_path, extra_env or {}, arguments)
     try:
-        workers = int((extra_env or {}).get("WEB_CONCURRENCY") or _default_workers())
         server.wait_until_up(workers)
         yield server
     finally:
@@ -175,3 +206,7 @@ def gunicorn(
 
 def _default_workers() -> int:
     return int(os.environ.get("WEB_CONCURRENCY") or config.default_workers())
+
+
+def _default_threads() -> int:
+    return int(os.environ.get("GUNICORN_THREADS") or 2)
