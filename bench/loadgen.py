@@ -64,11 +64,15 @@ class Result:
     p50: float
     p95: float
     p99: float
+    p999: float = float("nan")
     errors: int = 0
     codes: dict[str, int] = field(default_factory=dict)
     exhausted: bool = False
     cpu: CpuSplit | None = None
     requests: int = 0
+    offered: float | None = None  # a paced run's schedule (requests/s); None: saturating
+    late: int = 0  # paced: requests sent more than 1 ms after their slot
+    lag_max: float = 0.0  # paced: the latest a request left after its slot (ms)
 
 
 def _children_cpu() -> float:
@@ -97,10 +101,15 @@ def wrk(
     groups: Groups,
     label: str,
     mode: str = "once",
+    rate: float | None = None,
 ) -> Result:
+    """wrk over the request files at ``files``; saturating, or paced at ``rate``
+    requests/s in all (shared equally by wrk's threads)."""
+    threads = threads_for(connections)
+    paced = [] if rate is None else [f"{rate / threads:.3f}"]
     command = [
         ensure_command("wrk"),
-        f"-t{threads_for(connections)}",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{duration}s",
         "--timeout",
@@ -111,6 +120,7 @@ def wrk(
         "--",
         str(files),
         mode,
+        *paced,
     ]
     out, split = _measured(command, groups, timeout=duration + 60)
     line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
@@ -125,11 +135,15 @@ def wrk(
         p50=data["p50_us"] / 1000,
         p95=data["p95_us"] / 1000,
         p99=data["p99_us"] / 1000,
+        p999=data["p999_us"] / 1000,
         errors=errors,
         codes=data["codes"],
         exhausted=bool(data["exhausted"]),
         cpu=split,
         requests=data["requests"],
+        offered=rate,
+        late=data["late"],
+        lag_max=data["lag_max_us"] / 1000,
     )
 
 
@@ -172,6 +186,7 @@ def pgbench(
         p50=_percentile(latencies, 50),
         p95=_percentile(latencies, 95),
         p99=_percentile(latencies, 99),
+        p999=_percentile(latencies, 99.9),
         errors=int(failed.group(1)) if failed else 0,
         cpu=split,
         requests=len(latencies),
