@@ -51,8 +51,9 @@ lint: install
 	$(BIN)/ruff format --check app tests migrations bench
 	$(BIN)/mypy
 
-# The load test: wrk (installed with apt-get when missing; we run as root) and pgbench
-# against the product under gunicorn. The report goes to bench/out/benchmarks.md;
+# The load test: the product under gunicorn against its stack's floor (bench/floor.py)
+# and pgbench, alternating, then paced runs at 50% and 80% of its peak; wrk (installed
+# with apt-get when missing; we run as root). The report goes to bench/out/benchmarks.md;
 # docs/benchmarks.md is a copy kept by hand. BENCH_ARGS passes options,
 # e.g. BENCH_ARGS="--duration 3 --rss-requests 0 --profile" (see bench/run.py --help).
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed

@@ -38,6 +38,28 @@ def children(ppid: int) -> list[int]:
     return sorted(found)
 
 
+def cmdline(pid: int) -> str:
+    """The process's title as ``ps`` shows it (PostgreSQL backends name their database)."""
+    try:
+        return (
+            (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def postgres_processes(postmaster: int, database: str) -> list[int]:
+    """The server's own processes and the backends of ``database``: on a server shared with
+    other work, the backends serving other databases are not ours to count."""
+    found = [postmaster]
+    for pid in children(postmaster):
+        title = cmdline(pid)
+        client = "(" in title or "[local]" in title  # "… 127.0.0.1(41702) idle"
+        if not client or f" {database} " in title:
+            found.append(pid)
+    return found
+
+
 def parent(pid: int) -> int | None:
     fields = _stat_fields(pid)
     return int(fields[1]) if fields else None

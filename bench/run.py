@@ -1,13 +1,21 @@
-"""``make bench``: the product under gunicorn, driven by wrk, beside pgbench on the same server.
+"""``make bench``: the product against its stack's floor and pgbench, on one server.
 
 Steps: a fresh ``wallet_bench`` database on ``DATABASE_URL``'s server (or the embedded
 one), migrated with ``wallet db upgrade``; players loaded with ``wallet players import``;
-gunicorn started with ``gunicorn.conf.py`` as ``make run`` starts it; wrk over pre-signed
-request files for each scenario and connection count; pgbench with the product's
-hot-path SQL; a fresh gunicorn for the worker-memory run; ``wallet ledger verify``.
-The report is printed and written to ``bench/out/benchmarks.md`` (not committed); copy
-it into ``docs/benchmarks.md`` ("The recorded run") by hand when its figures are meant to
-be kept.
+the product under gunicorn as ``make run`` starts it, and beside it the floor
+(``bench/floor.py``: the least a correct bet handler does, under stock ``gthread``).
+
+``pairs`` (the headline): rounds of signed IGPX bets at 16 connections to the product
+and to the floor, pgbench running the product's own statement at 16 clients, the
+product at 64 connections and replays at 16, back to back, the order rotated every
+round; the product's bets/s as a fraction of the floor's and of pgbench's, per round.
+``paced``: bets offered at a fixed rate, 50% and 80% of the product's peak measured in
+the same run, to the product and to the floor; latency percentiles at that load.
+Optional sweeps (``bets``, ``mix``, ``hot``, ``dups``, ``pgbench``) over 1–64
+connections give context. Then a fresh gunicorn for the worker-memory run and
+``wallet ledger verify``. The report is printed and written to
+``bench/out/benchmarks.md`` (not committed); copy it to ``docs/benchmarks.md`` by hand
+when its figures are meant to be kept.
 """
 
 from __future__ import annotations
@@ -34,7 +42,11 @@ from bench.report import Bench, markdown, targets
 SECRET = "bench-igpx-secret"  # noqa: S105  (a throwaway key for the local bench)
 HOT = "p000000"
 OUT = servers.ROOT / "bench" / "out"
-SCENARIOS = ("bets", "mix", "hot", "dups", "pgbench", "pairs")
+SCENARIOS = ("pairs", "paced", "bets", "mix", "hot", "dups", "pgbench")
+DEFAULT_SCENARIOS = ("pairs", "paced")
+# What each round runs back to back (bench.report.ROUND_MEMBERS says what each is).
+ROUND = ("product", "floor", "pgbench", "product-64", "replays")
+PACED_SHARES = (0.5, 0.8)  # of the product's peak
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,18 +55,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=6, help="seconds per measured run")
     parser.add_argument("--players", type=int, default=5000)
     parser.add_argument(
-        "--pairs", type=int, default=3, help="back-to-back bets/pgbench pairs at 16 conns"
+        "--pairs", type=int, default=4, help="rounds of product/floor/pgbench, back to back"
     )
+    parser.add_argument("--paced-rounds", type=int, default=2, help="paced runs at each rate")
+    parser.add_argument("--paced-duration", type=int, default=12, help="seconds per paced run")
+    parser.add_argument(
+        "--paced-connections", type=int, default=32, help="connections of a paced run"
+    )
+    parser.add_argument("--database", default=servers.BENCH_DB, help="dropped and re-created")
     parser.add_argument("--max-rps", type=int, default=4000, help="requests written per second")
     parser.add_argument("--rss-requests", type=int, default=100_000, help="0 skips the RSS run")
-    parser.add_argument("--profile", action="store_true", help="py-spy a worker during bets")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy a worker of each during bets"
+    )
     parser.add_argument(
         "--output", type=Path, default=OUT / "benchmarks.md", help="'-' prints only"
     )
     parser.add_argument(
         "--scenarios",
-        default=",".join(SCENARIOS),
-        help="comma-separated subset of " + ",".join(SCENARIOS) + " (quick iterations)",
+        default=",".join(DEFAULT_SCENARIOS),
+        help="comma-separated subset of " + ",".join(SCENARIOS),
     )
     return parser.parse_args(argv)
 
@@ -77,7 +97,7 @@ class Run:
 
     def prepare_database(self) -> None:
         admin = servers.admin_url()
-        self.url = servers.fresh_database(admin)
+        self.url = servers.fresh_database(admin, self.args.database)
         servers.wallet(self.url, "db", "upgrade")
         csv_path = self.work / "players.csv"
         servers.write_players_csv(csv_path, self.players, "1000000.00", HOT)
@@ -98,7 +118,8 @@ class Run:
             )
             self.bench.setup.update(_server_facts(conn))
         postmaster = servers.postmaster_pid(self.url)
-        self.postgres = lambda: [postmaster, *procstat.children(postmaster)]
+        database = self.args.database
+        self.postgres = lambda: procstat.postgres_processes(postmaster, database)
 
     def checkpoint(self) -> None:
         """Start each measured run from a clean checkpoint (when we are allowed to)."""
@@ -108,7 +129,9 @@ class Run:
 
     # --- HTTP scenarios ------------------------------------------------------------
 
-    def files(self, name: str, conns: int, make_line: object) -> Path:
+    def files(
+        self, name: str, conns: int, make_line: object, players: list[str] | None = None
+    ) -> Path:
         threads = loadgen.threads_for(conns)
         per_thread = math.ceil(self.args.max_rps * self.args.duration * 1.2 / threads)
         return traffic.write_files(
@@ -118,7 +141,7 @@ class Run:
             per_thread,
             make_line,
             [self.igpx],
-            self.players,  # type: ignore[arg-type]
+            players or self.players,  # type: ignore[arg-type]
         )
 
     def http(
@@ -133,8 +156,6 @@ class Run:
             path.unlink()
 
     def http_scenarios(self, app: servers.Gunicorn) -> None:
-        warm = self.files("warm", 8, traffic.Stream.bet)
-        loadgen.wrk(app.base_url, warm, 8, 2, {}, "warm-up")
         mix = traffic.Mix()
         hot = [HOT]
         for conns in self.conns if "bets" in self.scenarios else []:
@@ -153,35 +174,44 @@ class Run:
             self.http(app, "hot", conns, files, "once")
         if "dups" in self.scenarios:
             self.duplicate_storm(app)
-        if self.args.profile:
-            self.profile(app)
 
     def duplicate_storm(self, app: servers.Gunicorn) -> None:
-        stream = traffic.Stream("dup", [self.igpx], self.players, seed=7)
-        pool = [stream.bet() for _ in range(1000)]
-        first = traffic.write_pool(self.work, "dups-apply", loadgen.threads_for(8), pool)
-        for _ in range(20):  # apply the pool first: then every measured run only replays
-            loadgen.wrk(app.base_url, first, 8, 2, {}, "apply", mode="cycle")
-            if self.applied("dup-") == len(pool):
-                break
-        else:
-            raise RuntimeError("the storm's bets were not all applied before the storm")
+        pool = self.replay_pool(app)
         for conns in self.conns:
             files = traffic.write_pool(self.work, f"dups{conns}", loadgen.threads_for(conns), pool)
             self.http(app, "dups", conns, files, "cycle")
 
-    def applied(self, prefix: str) -> int:
+    def replay_pool(self, app: servers.Gunicorn) -> list[str]:
+        """1,000 bets applied once: every later run of them only replays."""
+        if hasattr(self, "_replay_pool"):
+            return self._replay_pool
+        stream = traffic.Stream("dup", [self.igpx], self.players, seed=7)
+        pool = [stream.bet() for _ in range(1000)]
+        missing = pool
+        for _ in range(20):  # each pass sends only the bets not applied yet
+            files = traffic.write_pool(self.work, "dups-apply", loadgen.threads_for(8), missing)
+            loadgen.wrk(app.base_url, files, 8, 2, {}, "apply", mode="cycle")
+            done = self.applied("dup-")
+            missing = [line for line in pool if traffic.transaction_id(line) not in done]
+            if not missing:
+                break
+        else:
+            raise RuntimeError("the storm's bets were not all applied before the storm")
+        self._replay_pool = pool
+        return pool
+
+    def applied(self, prefix: str) -> set[str]:
         with psycopg.connect(self.url) as conn:
-            found = servers.scalar(
-                conn,
-                "SELECT count(*) FROM provider_transactions "
+            rows = conn.execute(
+                "SELECT external_id FROM provider_transactions "
                 "WHERE provider = 'igpx' AND external_id LIKE %s AND status = 'applied'",
                 (prefix + "%",),
-            )
-        return int(found)  # type: ignore[call-overload]
+            ).fetchall()
+        return {row[0] for row in rows}
 
-    def profile(self, app: servers.Gunicorn) -> None:
-        """py-spy one worker while bets run at 16 connections (not part of the table).
+    def profile(self, server: servers.Gunicorn, name: str) -> None:
+        """py-spy one worker of ``server`` while bets run at 16 connections (not part of the
+        table), files ``profile-<name>-16-<kind>.txt``.
 
         Two recordings: ``--gil`` samples only the thread holding the GIL (where the
         worker's CPU goes), ``--idle`` samples every thread (where a request's wall time
@@ -193,62 +223,117 @@ class Run:
             return
         OUT.mkdir(exist_ok=True)
         for kind in ("gil", "idle"):
-            files = self.files(f"profiled-{kind}", 16, traffic.Stream.bet)
-            worker = app.workers()[0]
-            collapsed = OUT / f"profile-bets-16-{kind}.txt"
+            files = self.files(f"profiled-{name}-{kind}", 16, traffic.Stream.bet)
+            worker = server.workers()[0]
+            collapsed = OUT / f"profile-{name}-16-{kind}.txt"
             command = [py_spy, "record", "-p", str(worker), "-d", str(self.args.duration)]
             command += ["-r", "250", "-f", "raw", "-o", str(collapsed), "--nonblocking"]
             spy = subprocess.Popen(  # noqa: S603
                 [*command, f"--{kind}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
             try:
-                result = loadgen.wrk(app.base_url, files, 16, self.args.duration, {}, "profiled")
+                result = loadgen.wrk(server.base_url, files, 16, self.args.duration, {}, "profiled")
             finally:
                 spy.wait(timeout=60)
-            self.bench.extra[f"profiled run ({kind})"] = (
+            self.bench.extra[f"profiled run ({name}, {kind})"] = (
                 f"bets at 16 conns under `py-spy record --{kind}` of worker {worker}: "
                 f"{result.rps:,.0f} req/s; stacks in `bench/out/{collapsed.name}` "
                 "(not committed; `python -m bench.tools.profile FILE` summarizes)"
             )
 
-    def paired(self, app: servers.Gunicorn) -> None:
-        """The acceptance run, repeated: IGPX bets over 1,000 players at 16 connections,
-        then at once pgbench's minimal bet over the same players, ``--pairs`` times.
+    def paired(self, app: servers.Gunicorn, floor: servers.Gunicorn) -> None:
+        """The headline, ``--pairs`` rounds: the product and the floor at 16 connections,
+        pgbench running the product's own statement at 16 clients, the product at 64
+        connections and replays at 16, one right after the other, the order rotated by one
+        every round (so a machine that speeds up or slows down favours no member).
 
-        On a shared machine the speed drifts by tens of percent between minutes, so a
-        ratio is only meaningful between two runs taken back to back; the median of
-        several pairs is the figure the 30% target is judged on.
+        On a shared machine the speed drifts by tens of percent between minutes, so a ratio
+        is only meaningful between runs taken back to back: each round gives its own, the
+        targets judge their median, and their range is the run-to-run spread.
         """
         players = self.players[:1000]
-        variables = {"lo": "1", "hi": str(len(players)), "house": str(self.house_id)}
-        groups = {"app": app.processes, "postgres": self.postgres}
+        pool = self.replay_pool(app)
         for n in range(self.args.pairs):
-            files = traffic.write_files(
-                self.work,
-                f"pair{n}",
-                loadgen.threads_for(16),
-                math.ceil(self.args.max_rps * self.args.duration * 1.2 / loadgen.threads_for(16)),
-                traffic.Stream.bet,
-                [self.igpx],
-                players,  # type: ignore[arg-type]
+            shift = n % len(ROUND)
+            results: dict[str, loadgen.Result] = {}
+            for member in ROUND[shift:] + ROUND[:shift]:
+                self.checkpoint()
+                results[member] = self.round_member(member, n, app, floor, players, pool)
+                _print_result(f"round {n + 1} {member}", results[member])
+            self.bench.rounds.append(results)
+            product = results["product"].rps
+            print(
+                f"  round {n + 1}: product ÷ floor {product / results['floor'].rps:.1%}, "
+                f"÷ pgbench {product / results['pgbench'].rps:.1%}",
+                flush=True,
             )
-            self.checkpoint()
-            bets = loadgen.wrk(app.base_url, files, 16, self.args.duration, groups, "pair-bets")
-            self.checkpoint()
-            base = loadgen.pgbench(
-                self.url,
-                loadgen.HERE / "pgbench_bet.sql",
-                16,
-                self.args.duration,
-                groups,
-                "pair-pgbench",
-                variables,
-                self.work,
+
+    def round_member(
+        self,
+        member: str,
+        n: int,
+        app: servers.Gunicorn,
+        floor: servers.Gunicorn,
+        players: list[str],
+        pool: list[str],
+    ) -> loadgen.Result:
+        duration = self.args.duration
+        if member == "pgbench":
+            variables = {"lo": "1", "hi": str(len(players))}
+            groups = {"app": list, "postgres": self.postgres}
+            script = loadgen.HERE / "pgbench_product.sql"
+            return loadgen.pgbench(
+                self.url, script, 16, duration, groups, member, variables, self.work
             )
-            self.bench.pairs.append((bets, base))
-            _print_result("pair bets", bets)
-            _print_result("pair pgbench", base)
-            print(f"  pair {n + 1}: ratio {bets.rps / base.rps:.1%}", flush=True)
+        server = floor if member == "floor" else app
+        groups = {"app": server.processes, "postgres": self.postgres}
+        conns = 64 if member == "product-64" else 16
+        prefix = f"round{n}-{member}"
+        if member == "replays":
+            files = traffic.write_pool(self.work, prefix, loadgen.threads_for(conns), pool)
+            result = loadgen.wrk(server.base_url, files, conns, duration, groups, member, "cycle")
+        else:
+            files = self.files(prefix, conns, traffic.Stream.bet, players)
+            result = loadgen.wrk(server.base_url, files, conns, duration, groups, member)
+        for path in self.work.glob(f"{prefix}.*"):
+            path.unlink()
+        return result
+
+    def paced(self, app: servers.Gunicorn, floor: servers.Gunicorn) -> None:
+        """Bets offered at a fixed rate, 50% and 80% of the product's peak in this run, to
+        the product and (the stack's own latency at that load) to the floor; the order is
+        reversed every other round."""
+        peak = self.bench.peak()
+        if math.isnan(peak):
+            raise SystemExit("paced runs need the product's peak: run the pairs too")
+        conns, duration = self.args.paced_connections, self.args.paced_duration
+        threads = loadgen.threads_for(conns)
+        plan = [(share, name) for share in PACED_SHARES for name in ("product", "floor")]
+        for n in range(self.args.paced_rounds):
+            for share, name in plan if n % 2 == 0 else plan[::-1]:
+                server = app if name == "product" else floor
+                rate = peak * share
+                prefix = f"paced{n}-{name}-{share}"
+                lines = math.ceil(rate * duration * 1.2 / threads) + conns
+                files = traffic.write_files(
+                    self.work,
+                    prefix,
+                    threads,
+                    lines,
+                    traffic.Stream.bet,
+                    [self.igpx],
+                    self.players,  # type: ignore[arg-type]
+                )
+                self.checkpoint()
+                groups = {"app": server.processes, "postgres": self.postgres}
+                label = f"paced {name} {share:.0%}"
+                result = loadgen.wrk(
+                    server.base_url, files, conns, duration, groups, label, rate=rate
+                )
+                self.bench.paced.append((name, share, result))
+                _print_result(label, result)
+                for path in self.work.glob(f"{prefix}.*"):
+                    path.unlink()
 
     # --- pgbench -------------------------------------------------------------------
 
@@ -334,12 +419,23 @@ class Run:
         started = time.monotonic()
         self.prepare_database()
         self.bench.setup.update(_machine_facts(self))
-        gunicorn_log = self.work / "gunicorn.log"
-        with servers.gunicorn(self.url, SECRET, gunicorn_log) as app:
+        with (
+            servers.gunicorn(self.url, SECRET, self.work / "gunicorn.log") as app,
+            servers.gunicorn(self.url, SECRET, self.work / "floor.log", floor=True) as floor,
+        ):
             self.bench.setup["gunicorn"] = _gunicorn_facts(app)
-            self.http_scenarios(app)
+            self.bench.setup["floor"] = _floor_facts(floor)
+            for server in (app, floor):
+                warm = self.files("warm", 8, traffic.Stream.bet)
+                loadgen.wrk(server.base_url, warm, 8, 2, {}, "warm-up")
             if "pairs" in self.scenarios:
-                self.paired(app)
+                self.paired(app, floor)
+            if "paced" in self.scenarios:
+                self.paced(app, floor)
+            self.http_scenarios(app)
+            if self.args.profile:
+                self.profile(app, "product")
+                self.profile(floor, "floor")
         self.count_round_trips()
         if "pgbench" in self.scenarios:
             self.pgbench()
@@ -400,13 +496,23 @@ def _machine_facts(run: Run) -> dict[str, str]:
         f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
         "commit": commit,
-        "database": f"`{servers.BENCH_DB}` on the {where}",
+        "database": f"`{run.args.database}` on the {where}",
         "command": f"`make bench` = `{command}`",
-        "runs": f"{run.args.duration} s each at {run.args.connections} connections; "
-        f"{len(run.players):,} players with 1,000,000.00 USD each, hot player {HOT}",
+        "runs": f"{run.args.duration} s each ({run.args.paced_duration} s paced, "
+        f"{run.args.paced_connections} connections); {len(run.players):,} players with "
+        f"1,000,000.00 USD each, hot player {HOT}",
         "load generators": "wrk 4.1 (Lua over pre-signed request files, "
         "threads = min(conns, 2)); pgbench -M prepared -j min(conns, 2)",
     }
+
+
+def _floor_facts(floor: servers.Gunicorn) -> str:
+    workers = len(floor.workers())
+    threads = os.environ.get("GUNICORN_THREADS", "2")
+    return (
+        f"`bench/floor.py` under stock `gthread`: {workers} workers × {threads} threads, "
+        "one psycopg connection per thread; HMAC, orjson, `wallet_transfer(…)`, answer"
+    )
 
 
 def _gunicorn_facts(app: servers.Gunicorn) -> str:

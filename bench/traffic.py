@@ -159,6 +159,11 @@ class Stream:
         return self.bet()
 
 
+def transaction_id(line: str) -> str:
+    """The provider's transaction id in one request line (a JSON body's)."""
+    return str(json.loads(line.rsplit("\t", 1)[1])["transaction_id"])
+
+
 def write_files(
     directory: Path,
     name: str,
