@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow.utils import missing as missing_
 
 from app.core import money, players
 from app.errors import InvalidRequest, WalletError
@@ -159,12 +161,63 @@ class Currency(fields.Field):
 
 
 def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate with marshmallow; turn field errors into one readable InvalidRequest."""
+    """Validate with marshmallow; turn field errors into one readable InvalidRequest.
+
+    A request every field of which is present and valid is loaded field by field
+    (:func:`_load_fields`); anything else goes through ``Schema.load``, which then says
+    what is wrong exactly as it always did."""
+    loaded = _load_fields(schema, data)
+    if loaded is not None:
+        return loaded
     try:
         result: dict[str, Any] = schema.load(data)
     except ValidationError as exc:
         raise InvalidRequest(_describe(exc.messages)) from None
     return result
+
+
+_Plan = tuple[tuple[str, str, fields.Field], ...]
+
+
+def _load_fields(schema: Schema, data: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``schema.load(data)`` returns, or None to let it decide.
+
+    ``Schema.load`` was 8% of a bet's Python instructions: its processor and error-store
+    machinery runs for every request, although a provider's request is almost always
+    complete and valid. Each field's own ``deserialize`` (type checks, ``required``,
+    ``allow_none``, validators) is what decides; it is called here directly, in the
+    same order, for schemas with no hooks (``pre_load``, ``post_load``,
+    ``validates_schema``…), unknown fields excluded and plain attribute names. A field
+    that refuses its value returns None, and the caller loads with marshmallow, so every
+    refusal keeps marshmallow's wording.
+    """
+    plan = _plan(schema)
+    if plan is None:
+        return None
+    result: dict[str, Any] = {}
+    for key, attribute, field in plan:
+        try:  # a missing value is the field's load_default, or refused if required
+            value = field.deserialize(data.get(key, missing_), key, data)
+        except ValidationError:
+            return None
+        if value is not missing_:
+            result[attribute] = value
+    return result
+
+
+@functools.cache  # schemas are built once, at import
+def _plan(schema: Schema) -> _Plan | None:
+    """(key in the data, key in the result, field) per loaded field, or None when the
+    schema needs ``Schema.load``'s own machinery."""
+    if any(schema._hooks.values()) or schema.unknown != EXCLUDE or schema.partial:
+        return None
+    plan = []
+    for name, field in schema.load_fields.items():
+        attribute = field.attribute or name
+        if "." in attribute:
+            return None
+        plan.append((field.data_key or name, attribute, field))
+    return tuple(plan)
 
 
 def amount(data: dict[str, Any], currency: str, key: str = "amount") -> Decimal:
