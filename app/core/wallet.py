@@ -38,7 +38,7 @@ from sqlalchemy import Connection, select
 
 from app.core import ledger
 from app.core.models import accounts, provider_transactions
-from app.db import Database, confirm_replicated, fetch_one
+from app.db import Database, fetch_one
 from app.errors import TransactionConflict, UnknownPlayer
 
 log = structlog.get_logger(__name__)
@@ -116,11 +116,9 @@ def apply(database: Database, request: Request) -> Outcome:
     """Apply ``request`` in a unit of work of its own: one statement, so in autocommit.
 
     A replayed outcome is returned once it is on the synchronous standby: it may be a
-    commit whose own wait for the standby was cancelled (docs/high-availability.md)."""
-    outcome = database.run(execute, request, single_statement=True)
-    if outcome.replayed:
-        database.run(confirm_replicated, single_statement=True)
-    return outcome
+    commit whose own wait for the standby was cancelled (docs/high-availability.md);
+    ``wallet_recorded`` makes the replaying statement's own commit wait for that."""
+    return database.run(execute, request, single_statement=True)
 
 
 def execute(conn: Connection, request: Request) -> Outcome:

@@ -387,25 +387,3 @@ def _as_sqlalchemy_error(
     return DBAPIError.instance(
         sql, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=server_lost
     )
-
-
-# When a synchronous standby is named: a transactional logical-decoding message (an
-# empty one, prefix "wallet"), the least a transaction can write. Committing it writes
-# WAL after every transaction committed so far and waits for the standby to confirm it,
-# as any write does (a transaction id alone writes no WAL and waits for nothing), so once
-# it returns they are all on the standby.
-_REPLICATION_BARRIER = (
-    "SELECT CASE WHEN current_setting('synchronous_standby_names') <> '' "
-    "THEN pg_logical_emit_message(true, 'wallet', '') END AS lsn"
-)
-
-
-def confirm_replicated(conn: Connection) -> None:
-    """Return once everything committed so far is on the synchronous standby (at once
-    without one); in autocommit. Raises :class:`CommitUnconfirmed` if that wait is
-    cancelled.
-
-    A transaction read by another (a replayed provider request) may have been committed
-    without its standby's confirmation, when its own wait was cancelled; answering the
-    replay as a success before this would acknowledge money the standby may not have."""
-    fetch_one(conn, _REPLICATION_BARRIER, {})
