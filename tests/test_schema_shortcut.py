@@ -24,7 +24,7 @@ VALID: list[tuple[Schema, dict[str, Any]]] = [
     (hypetech.MONEY, {"user_id": "p1", "provider_tx_id": "h-1", "amount": "1.5"}),
     (hypetech.MONEY, {"user_id": "p1", "provider_tx_id": "h-2", "linked_tx_id": "h", "amount": 2}),
     (hypetech.ROLLBACK, {"user_id": "p1", "provider_tx_id": "h-3"}),
-    (upside.ACTION, {"trigger": "placeBet", "gameType": "dice", "betAmount": "1", "gameData": None}),
+    (upside.ACTION, {"trigger": "placeBet", "gameType": "g", "betAmount": "1", "gameData": None}),
     (upside.ACTION, {"trigger": "getHistory", "limit": 5, "offset": 0}),
 ]
 INVALID: list[tuple[Schema, dict[str, Any]]] = [
