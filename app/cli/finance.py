@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 
 from app.cli.support import emit, json_option, read_only_database, shown, table, to_jsonable
 from app.core import book, export, finance, money, periods, reconcile, report_files
+from app.core.report_layout import Layout
 from app.errors import InvalidRequest
 
 # A finance command is one session doing a few large sorts and hashes: 256 MB each keeps
@@ -349,7 +350,7 @@ def _destination(output: Path | None) -> Iterator[IO[str]]:
 
 @click.command("reconcile")
 @with_appcontext
-@click.argument("provider", type=click.Choice(sorted(report_files.LAYOUTS)))
+@click.argument("provider")
 @click.argument(
     "report", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -381,13 +382,14 @@ def reconcile_command(
 
     Example: wallet reconcile igpx igpx-2026-11-30.csv --json
     """
+    layout = _layout(provider)
     mapping = report_files.parse_columns(columns)
     period = _period(start, end, default_today=False)
     started = time.monotonic()
     with _books() as conn, report.open("rb") as handle, _progress(report) as advance:
-        rows = report_files.read(handle, provider, mapping, advance)
+        rows = report_files.read(handle, layout, mapping, advance)
         until = period.end if period.end or end is None else datetime.now(UTC)  # --to now
-        summary = reconcile.run(conn, provider, rows, period.start, until, _phase)
+        summary = reconcile.run(conn, provider, layout, rows, period.start, until, _phase)
         seconds = time.monotonic() - started
         head = _reconcile_head(provider, report, summary, seconds)
         if as_json:
@@ -396,6 +398,15 @@ def reconcile_command(
             _write_text(conn, head)
     if not summary.ok:
         sys.exit(1)
+
+
+def _layout(name: str) -> Layout:
+    """The report layout of the registry's provider ``name``."""
+    layouts = {p.name: p.report for p in current_app.extensions["wallet.providers"] if p.report}
+    if name not in layouts:
+        choices = ", ".join(repr(known) for known in sorted(layouts))
+        raise click.BadParameter(f"{name!r} is not one of {choices}.", param_hint="'PROVIDER'")
+    return layouts[name]
 
 
 @contextlib.contextmanager

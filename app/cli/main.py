@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 # Commands that use the providers' settings or registry. The others run in an app built
 # without importing any provider (a third of `wallet balance`'s start-up).
-WITH_PROVIDERS = {"simulate", *NAMES}
+WITH_PROVIDERS = {"simulate", "reconcile", *NAMES}
 FLASK_OPTIONS = {"app", "debug", "env_file"}  # FlaskGroup's own: not the wallet's
 
 

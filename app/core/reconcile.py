@@ -36,24 +36,10 @@ from sqlalchemy import Connection, text
 
 from app.core import stream
 from app.core.money import CURRENCY_EXPONENTS
-from app.core.report_files import ReportError, Row
+from app.core.report_layout import Layout
+from app.core.report_rows import ReportError, Row
 
 CATEGORIES = ("matched", "missing_here", "missing_there", "mismatched")
-# Where a callback body names the transaction, and what it was (None: any kind).
-_BODY_ID = {
-    "igpx": r'"transaction_id"\s*:\s*"?([^",}\s]+)',
-    "hypetech": r'"provider_tx_id"\s*:\s*"?([^",}\s]+)',
-    "upside": r'"sessionId"\s*:\s*"?([^",}\s]+)',
-}
-_BODY_KIND = {
-    "igpx": r'"action"\s*:\s*"(bet|result|rollback)"',
-    "hypetech": r'"action"\s*:\s*"(bet|win)"',
-    "upside": r'"trigger"\s*:\s*"(placeBet|processPayout)"',
-}
-_KIND_OF_BODY = (
-    "CASE k WHEN 'result' THEN 'win' WHEN 'placeBet' THEN 'bet' "
-    "WHEN 'processPayout' THEN 'win' ELSE k END"
-)
 # Callbacks are looked for from an hour before the report's first time to a day after
 # its last (providers retry late).
 _TRAIL_BEFORE, _TRAIL_AFTER = timedelta(hours=1), timedelta(days=1)
@@ -153,7 +139,7 @@ def window(conn: Connection, start: datetime | None, end: datetime | None) -> Wi
     return Window(start or first, end or last + timedelta(microseconds=1), source)
 
 
-def compare(conn: Connection, provider: str, span: Window | None) -> Summary:
+def compare(conn: Connection, provider: str, layout: Layout, span: Window | None) -> Summary:
     """Classify every report row and every wallet transaction of the window."""
     params = {"provider": provider}
     alternative = _gather(conn, provider, span)
@@ -165,7 +151,7 @@ def compare(conn: Connection, provider: str, span: Window | None) -> Summary:
     conn.execute(text("ANALYZE recon_result"))
     if span is not None:
         conn.execute(text(_MISSING_THERE), {"start": span.start, "end": span.end})
-    reasons = _explain_missing(conn, provider)
+    reasons = _explain_missing(conn, provider, layout)
     counts = dict.fromkeys(CATEGORIES, 0)
     for row in conn.execute(text("SELECT category, count(*) AS n FROM recon_result GROUP BY 1")):
         counts[row.category] = int(row.n)
@@ -227,9 +213,9 @@ _ALTERNATIVE_KEY = "coalesce(ta.external_id, r.key)"
 
 # Report rows against the wallet, in three steps fenced by OFFSET 0 so that each value is
 # computed once per row (a subquery pulled up would repeat its expression at every use).
-# 1. ``t`` is the wallet's transaction (a Hypetech rollback without its own link was keyed
-#    ``rollback:<id>``, tried first), ``rb`` the applied rollback that reversed it; ``here``
-#    is the wallet's state and ``expected`` what the report's amount should be.
+# 1. ``t`` is the wallet's transaction (by the row's ``alt_key`` first when its provider's
+#    layout gave one), ``rb`` the applied rollback that reversed it; ``here`` is the
+#    wallet's state and ``expected`` what the report's amount should be.
 # 2. ``status_note`` says how the states disagree, ``match_note`` why agreeing states with
 #    no money moved match; ``differences`` lists what differs.
 # 3. The category.
@@ -321,8 +307,10 @@ WHERE t.created_at >= :start AND t.created_at < :end AND t.status = 'applied'
 """
 
 
-def _explain_missing(conn: Connection, provider: str) -> dict[str, int]:
-    """Refused or never reached, from the audit trail of callbacks around the rows' times."""
+def _explain_missing(conn: Connection, provider: str, layout: Layout) -> dict[str, int]:
+    """Refused or never reached, from the audit trail of callbacks around the rows' times:
+    a callback is the row's when its body names the row's id (and kind) where the
+    provider's layout says."""
     span = conn.execute(
         text("SELECT min(at), max(at) FROM recon_result WHERE category = 'missing_here'")
     ).one()
@@ -332,11 +320,13 @@ def _explain_missing(conn: Connection, provider: str) -> dict[str, int]:
         "provider": provider,
         "lo": span[0] - _TRAIL_BEFORE,
         "hi": span[1] + _TRAIL_AFTER,
-        "id_pattern": _BODY_ID[provider],
-        "kind_pattern": _BODY_KIND[provider],
+        "id_pattern": layout.body_id_pattern(),
+        "kind_pattern": layout.body_kind_pattern(),
+        "kinds": orjson.dumps(layout.callback_kinds).decode(),
     }
     trail = conn.execute(text(_TRAIL_PRESENT), params).scalar()
-    conn.execute(text(_REFUSED.format(kind_of_body=_KIND_OF_BODY)), params)
+    if params["id_pattern"] is not None:
+        conn.execute(text(_REFUSED), params)
     conn.execute(
         text(
             "UPDATE recon_result SET note = :note WHERE category = 'missing_here' "
@@ -357,9 +347,9 @@ SELECT EXISTS (SELECT 1 FROM callbacks WHERE received_at >= :lo AND received_at 
 _REFUSED = """
 WITH seen AS (
     SELECT c.id, c.received_at, c.outcome, substring(b.body FROM :id_pattern) AS search_id,
-           (SELECT {kind_of_body} FROM (SELECT substring(b.body FROM :kind_pattern) AS k) AS x)
-               AS kind
+           coalesce(CAST(:kinds AS jsonb) ->> k.word, k.word) AS kind
     FROM callbacks c CROSS JOIN LATERAL (SELECT encode(c.body, 'escape') AS body) AS b
+    CROSS JOIN LATERAL (SELECT substring(b.body FROM :kind_pattern) AS word) AS k
     WHERE c.provider = :provider AND c.received_at >= :lo AND c.received_at < :hi
 ), found AS (
     SELECT DISTINCT ON (m.line) m.line, s.id, s.received_at, s.outcome,
@@ -446,6 +436,7 @@ WHERE category = %(category)s ORDER BY {order}
 def run(
     conn: Connection,
     provider: str,
+    layout: Layout,
     rows: Iterable[Row],
     start: datetime | None,
     end: datetime | None,
@@ -456,4 +447,4 @@ def run(
     if on_phase:
         on_phase("comparing with the wallet")
     check_duplicates(conn)
-    return compare(conn, provider, window(conn, start, end))
+    return compare(conn, provider, layout, window(conn, start, end))
