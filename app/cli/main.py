@@ -37,9 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "players": ("players:cli", "Players and their wallets."),
     "report": ("reports:cli", "Reports for finance and support."),
     "simulate": ("simulate:simulate", "Play a provider against a running wallet."),
-    "reconcile": ("finance:reconcile_command", "Reconcile PROVIDER's transaction report FILE."),
+    "reconcile": ("reconcile:reconcile_command", "Reconcile PROVIDER's transaction report FILE."),
     "statement": ("finance:statement", "Show PLAYER_ID's statement."),
-    "export": ("finance:export_group", "Streamed exports for regulators and data warehouses."),
+    "export": ("export:export_group", "Streamed exports for regulators and data warehouses."),
     "transactions": ("books:transactions_cli", "Provider transactions."),
     "withdraw": ("cashier:withdraw", "Debit AMOUNT CURRENCY from PLAYER_ID to the cashier."),
 }
