@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from app.cli.finance_support import books, read_period
 from app.cli.support import json_option, to_jsonable
-from app.core import reconcile, report_files
+from app.core import reconcile, reconcile_results, report_files
 from app.core.report_layout import Layout
 from app.providers import PROVIDERS
 from app.providers.registry import Provider
@@ -136,7 +136,7 @@ def _write_json(conn: Connection, head: dict[str, Any]) -> None:
     for category in reconcile.CATEGORIES:
         out.write(f', "{category}": [')
         separator = ""
-        for document in reconcile.results(conn, category):
+        for document in reconcile_results.results(conn, category):
             out.write(separator + document)
             separator = ", "
         out.write("]")
@@ -158,7 +158,7 @@ def _write_text(conn: Connection, head: dict[str, Any]) -> None:
         f"mismatched {counts['mismatched']}: {'OK' if head['ok'] else 'DIFFERENCES'}\n"
     )
     for category in reconcile.CATEGORIES[1:]:
-        for document in reconcile.results(conn, category):
+        for document in reconcile_results.results(conn, category):
             out.write(_line(category, orjson.loads(document)) + "\n")
     out.flush()
 
