@@ -12,23 +12,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import Connection
 
 from app.cli.protection import by_option, exclusion_data, exclusion_line, who
-from app.cli.support import emit, fail, json_option, run_as_admin
+from app.cli.support import Duration, emit, fail, json_option, run_as_admin
 from app.core import durations, exclusions, limits
-from app.errors import InvalidRequest
-
-
-class DurationType(click.ParamType):
-    """``30m``, ``24h``, ``180d``, ``2w``, ``6mo`` (``m`` minutes, ``mo`` months)."""
-
-    name = "duration"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> durations.Duration:
-        if isinstance(value, durations.Duration):
-            return value
-        try:
-            return durations.parse(str(value))
-        except InvalidRequest as exc:
-            self.fail(str(exc), param, ctx)
 
 
 class UntilType(click.ParamType):
@@ -53,7 +38,7 @@ class UntilType(click.ParamType):
 @click.command("exclude")
 @with_appcontext
 @click.argument("player_id")
-@click.option("--for", "duration", type=DurationType(), help="e.g. 180d, 6mo, 2w.")
+@click.option("--for", "duration", type=Duration(calendar=True), help="e.g. 180d, 6mo, 2w.")
 @click.option("--until", "until", type=UntilType(), help="A day (2027-01-31) or a time.")
 @click.option("--permanent", is_flag=True, help="For ever; it can never be lifted.")
 @click.option("--reason", default=None)
@@ -82,7 +67,9 @@ def players_exclude(
 @click.command("timeout")
 @with_appcontext
 @click.argument("player_id")
-@click.option("--for", "duration", type=DurationType(), required=True, help="e.g. 24h, 7d.")
+@click.option(
+    "--for", "duration", type=Duration(calendar=True), required=True, help="e.g. 24h, 7d."
+)
 @click.option("--reason", default=None)
 @by_option
 @json_option

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,9 +12,9 @@ import click
 from flask import current_app
 from sqlalchemy import text
 
-from app.core import money
+from app.core import durations, money
 from app.db import Database, make_engine
-from app.errors import InvalidAmount
+from app.errors import InvalidAmount, InvalidRequest
 
 T = TypeVar("T")
 
@@ -142,25 +141,14 @@ def positive_amount(text: str, currency: str) -> Decimal:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
-DURATION_UNITS = {
-    "": timedelta(seconds=1),
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "w": timedelta(weeks=1),
-    "mo": timedelta(days=30),
-}
-_DURATION = re.compile(r"(\d{1,7})(mo|[smhdw]?)")
-
-
 def parse_duration(text: str) -> timedelta:
-    """``90s``, ``5m``, ``2h``, ``1d``, ``2w``, ``3mo`` (a month is 30 days), or bare
-    seconds (``0``): the one way every command reads a duration."""
-    match = _DURATION.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration like 90s, 5m, 2h, 1d, 2w or 3mo")
-    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+    """A duration (:func:`app.core.durations.parse`: ``90s``, ``5m``, ``2h``, ``1d``,
+    ``2w``, ``3mo``, bare seconds) as a ``timedelta``, a month being 30 days; raises
+    ValueError."""
+    try:
+        return durations.parse(text).approximate()
+    except InvalidRequest as exc:
+        raise ValueError(str(exc)) from None
 
 
 def parse_moment(text: str, now: datetime, ahead: bool) -> datetime:
@@ -180,14 +168,20 @@ def parse_moment(text: str, now: datetime, ahead: bool) -> datetime:
 
 
 class Duration(click.ParamType):
-    """A command-line duration (:func:`parse_duration`) as a ``timedelta``."""
+    """A command-line duration (:func:`app.core.durations.parse`): a ``timedelta`` where a
+    month is 30 days (an age, an expiry), or with ``calendar=True`` the
+    :class:`~app.core.durations.Duration` itself, for the database to add calendar months."""
 
     name = "duration"
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
-        if isinstance(value, timedelta):
+    def __init__(self, calendar: bool = False) -> None:
+        self.calendar = calendar
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta | durations.Duration:
+        if isinstance(value, timedelta | durations.Duration):
             return value
         try:
-            return parse_duration(str(value))
-        except ValueError as exc:
+            duration = durations.parse(str(value))
+        except InvalidRequest as exc:
             self.fail(str(exc), param, ctx)
+        return duration if self.calendar else duration.approximate()
