@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -123,6 +125,26 @@ def table(rows: list[dict[str, Any]], columns: list[str], amounts: tuple[str, ..
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def csv_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV with a header row, for machines: ``true``/``false``, nothing for None, times in
+    ISO 8601, amounts exact, lists and objects as JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(to_jsonable(value), separators=(",", ":"))
+    return str(to_jsonable(value))
 
 
 POSITIVE = 'amounts are positive, e.g. "10.50"'
