@@ -135,6 +135,16 @@ def test_version_as_json_without_a_database_that_answers(monkeypatch):
     assert versions["migration_head"]
 
 
+def test_a_group_given_no_command_prints_its_help_and_exits_0():
+    groups = [path for path, command in every_command() if isinstance(command, click.Group)]
+    assert "wallet players" in groups and "wallet upside keys" in groups
+    for path in groups:
+        args = path.split()[1:]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, (path, result.output)
+        assert result.stdout == CliRunner().invoke(cli, [*args, "--help"]).stdout, path
+
+
 def test_a_usage_error_is_one_line(runner):
     for args in (["deposit", "alice"], ["nope"], ["players", "create"], ["--json", "balance"]):
         result = runner(args)

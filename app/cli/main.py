@@ -9,7 +9,8 @@ adds its command group under its own name, ``wallet <provider> …``.
 A command that needs the database runs in an app built with ``create_app(web=False)``:
 the settings and the engine, no routes, and no provider unless it is one of
 :data:`WITH_PROVIDERS`. Domain, configuration and database errors end
-as one line on stderr and exit status 1; usage errors as one line and status 2.
+as one line on stderr and exit status 1; usage errors as one line and status 2. A
+command group given no command prints its help and exits 0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from importlib import import_module
 from typing import Any
 
 import click
+from click.exceptions import NoArgsIsHelpError
 from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
 
@@ -90,6 +92,9 @@ class WalletGroup(FlaskGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError as exc:  # a group given no command: its help, as --help
+            click.echo(exc.ctx.get_help())
+            return None
         except (WalletError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
         except click.UsageError as exc:
