@@ -102,13 +102,7 @@ def _set(
     if limit.amount == current.amount or (pending and current.pending_amount == limit.amount):
         effective = current.pending_at if pending else now
         return change.unchanged(current.amount, limit.amount, effective)
-    note = f"replaces the pending {_describe(current, currency)}" if pending else None
-    if delay.is_zero:
-        change.write(limit.amount, None, None)
-        return change.record("increase", current.amount, limit.amount, now, note)
-    effective = _later(conn, now, delay)
-    change.write(current.amount, limit.amount, effective)
-    return change.record("increase", current.amount, limit.amount, effective, note)
+    return _loosen(change, current, limit.amount, delay)
 
 
 def _remove(
@@ -125,16 +119,26 @@ def _remove(
     current = change.current()
     if current is None:
         raise NoSuchLimit(f"there is no {kind}/{period} limit on this {currency} wallet")
-    pending = current.pending_at is not None
-    if pending and current.pending_amount is None:
+    if current.pending_at is not None and current.pending_amount is None:
         return change.unchanged(current.amount, None, current.pending_at)
-    note = f"replaces the pending {_describe(current, currency)}" if pending else None
+    return _loosen(change, current, None, delay)
+
+
+def _loosen(change: _Changer, current: Any, new: Decimal | None, delay: Duration) -> Change:
+    """An increase to ``new``, or a removal (None): at once when ``delay`` is zero, else
+    pending until then, replacing any pending one."""
+    action = "remove" if new is None else "increase"
+    pending = current.pending_at is not None
+    note = f"replaces the pending {_describe(current, change.currency)}" if pending else None
     if delay.is_zero:
-        change.delete()
-        return change.record("remove", current.amount, None, now, note)
-    effective = _later(conn, now, delay)
-    change.write(current.amount, None, effective)
-    return change.record("remove", current.amount, None, effective, note)
+        if new is None:
+            change.delete()
+        else:
+            change.write(new, None, None)
+        return change.record(action, current.amount, new, change.now, note)
+    effective = _later(change.conn, change.now, delay)
+    change.write(current.amount, new, effective)
+    return change.record(action, current.amount, new, effective, note)
 
 
 def _describe(current: Any, currency: str) -> str:
