@@ -10,33 +10,24 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 import orjson
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Connection
 
 from app.cli.finance_support import books, read_period
-from app.cli.support import json_option, to_jsonable
+from app.cli.support import json_option, provider_metavar, registered_provider, to_jsonable
 from app.core import reconcile, reconcile_results, report_files
-from app.core.report_layout import Layout
-from app.providers import PROVIDERS
-from app.providers.registry import Provider
-
-
-def _choices(providers: Sequence[Provider]) -> str:
-    """``{igpx|hypetech|upside}``: the registry's providers that have a report layout."""
-    return "{" + "|".join(p.name for p in providers if p.report) + "}"
 
 
 @click.command("reconcile")
 @with_appcontext
-@click.argument("provider", metavar=_choices(PROVIDERS))
+@click.argument("provider", metavar=provider_metavar("report"))
 @click.argument(
     "report", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -68,7 +59,8 @@ def reconcile_command(
 
     Example: wallet reconcile igpx igpx-2026-11-30.csv --json
     """
-    layout = _layout(provider)
+    layout = registered_provider(provider, "report").report
+    assert layout is not None
     mapping = report_files.parse_columns(columns)
     period = read_period(start, end, default_today=False)
     started = time.monotonic()
@@ -84,15 +76,6 @@ def reconcile_command(
             _write_text(conn, head)
     if not summary.ok:
         sys.exit(1)
-
-
-def _layout(name: str) -> Layout:
-    """The report layout of the registry's provider ``name``."""
-    layouts = {p.name: p.report for p in current_app.extensions["wallet.providers"] if p.report}
-    if name not in layouts:
-        choices = ", ".join(repr(known) for known in sorted(layouts))
-        raise click.BadParameter(f"{name!r} is not one of {choices}.", param_hint="'PROVIDER'")
-    return layouts[name]
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from flask import current_app
@@ -17,6 +17,9 @@ from sqlalchemy import text
 from app.core import durations, money
 from app.db import Database, make_engine
 from app.errors import InvalidAmount, InvalidRequest
+
+if TYPE_CHECKING:
+    from app.providers.registry import Provider
 
 T = TypeVar("T")
 
@@ -60,6 +63,26 @@ def read_only(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 _READ_ONLY = "wallet.read_only_database"
+
+
+def provider_metavar(having: str) -> str:
+    """``{igpx|hypetech|upside}``: the registry's providers whose field ``having`` (e.g.
+    ``simulator``, ``report``) is set, for a PROVIDER argument's usage line."""
+    from app.providers import PROVIDERS
+
+    return "{" + "|".join(p.name for p in PROVIDERS if getattr(p, having)) + "}"
+
+
+def registered_provider(name: str, having: str) -> Provider:
+    """The app's registered provider ``name`` whose field ``having`` is set; a usage
+    error listing them otherwise (the toy provider of the tests is one too)."""
+    providers = {
+        p.name: p for p in current_app.extensions["wallet.providers"] if getattr(p, having)
+    }
+    if name not in providers:
+        choices = ", ".join(repr(known) for known in providers)
+        raise click.BadParameter(f"{name!r} is not one of {choices}.", param_hint="'PROVIDER'")
+    return providers[name]
 
 
 def fail(message: str) -> NoReturn:
@@ -187,6 +210,15 @@ def parse_moment(text: str, now: datetime, ahead: bool) -> datetime:
     except (ValueError, OverflowError):
         raise ValueError(f"{text!r} is neither an ISO 8601 time nor a duration") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def moment_option(option: str, raw: str, ahead: bool) -> datetime:
+    """An option such as ``--since`` or ``--expires``: :func:`parse_moment` from now, or
+    one line naming the option."""
+    try:
+        return parse_moment(raw, datetime.now(UTC), ahead)
+    except ValueError:
+        fail(f"{option} {raw!r} must be an ISO 8601 time or a duration like 30d")
 
 
 class Duration(click.ParamType):
