@@ -149,6 +149,16 @@ def live_server(database_url: str, settings: dict[str, Any]) -> Iterator[str]:
         yield base_url
 
 
+@pytest.fixture(scope="module")
+def node_stringify() -> Iterator[Any]:
+    """One Node process answering ``JSON.stringify(JSON.parse(text))`` (tests.node_js)."""
+    from tests.node_js import NodeStringify
+
+    node = NodeStringify()
+    yield node
+    node.close()
+
+
 @pytest.fixture
 def captured_logs() -> Any:
     """Every log line the app writes, rendered exactly as on stderr, at DEBUG."""

@@ -4,9 +4,11 @@ read, its own version, and no Flask options."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -133,6 +135,29 @@ def test_version_as_json_without_a_database_that_answers(monkeypatch):
     versions = json.loads(CliRunner().invoke(cli, ["--version", "--json"]).output)
     assert versions["postgresql"] is None and versions["database_revision"] is None
     assert versions["migration_head"]
+
+
+def test_the_readme_lists_every_command():
+    """README.md's CLI table names each command by its full path, ``wallet --version`` too."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## The CLI at a glance", 1)[1].split("\n## ", 1)[0]
+    paths = [p for p, c in every_command() if not isinstance(c, click.Group)]
+    missing = [
+        path
+        for path in [*paths, "wallet --version"]
+        if not re.search(f"`{re.escape(path)}[ `]", table)
+    ]
+    assert missing == []
+
+
+def test_a_group_given_no_command_prints_its_help_and_exits_0():
+    groups = [path for path, command in every_command() if isinstance(command, click.Group)]
+    assert "wallet players" in groups and "wallet upside keys" in groups
+    for path in groups:
+        args = path.split()[1:]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, (path, result.output)
+        assert result.stdout == CliRunner().invoke(cli, [*args, "--help"]).stdout, path
 
 
 def test_a_usage_error_is_one_line(runner):

@@ -1,5 +1,6 @@
-"""Every command reads a duration the same way (``app.cli.support``): ``--older-than``,
-``--since`` and ``--expires`` accept the same spellings."""
+"""Every command and setting reads a duration the same way (``app.core.durations``):
+``--older-than``, ``--since``, ``--expires``, ``--for`` and the duration settings accept
+the same spellings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.cli.support import parse_duration, parse_moment
+from app.core import durations
+from app.errors import InvalidRequest
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -34,6 +37,20 @@ def test_a_duration_is_a_count_and_a_unit(text, span):
 def test_anything_else_is_not_a_duration(text):
     with pytest.raises(ValueError, match="not a duration like 90s, 5m, 2h, 1d, 2w or 3mo"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["0", "90", "90s", "5m", "2h", "7d", "2w", "3mo"])
+def test_the_commands_and_the_settings_read_one_grammar(text):
+    """A timedelta counts a month as 30 days; the settings keep calendar months."""
+    assert parse_duration(text) == durations.parse(text).approximate()
+
+
+def test_a_refused_duration_reads_the_same_everywhere():
+    with pytest.raises(ValueError) as cli:
+        parse_duration("5y")
+    with pytest.raises(InvalidRequest) as core:
+        durations.parse("5y")
+    assert str(cli.value) == str(core.value)
 
 
 def test_a_moment_is_a_duration_ahead_or_ago_or_an_iso_time():

@@ -4,7 +4,7 @@ The toy provider (tests/toy_provider.py) is defined in the test suite and regist
 with one line, ``providers=(*PROVIDERS, toy.PROVIDER)``; nothing in ``app/`` names it.
 From the registry alone it gets its route, its settings (with a rotating secret), its
 OpenAPI entry, its signature header redacted in the audit trail, the provider contract
-tests and a ``wallet simulate`` run.
+tests, a ``wallet simulate`` run and ``wallet reconcile`` of its report.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.cli.main import cli
 from app.config import load_config
-from app.providers import PROVIDERS
+from app.providers import NAMES, PROVIDERS
 from app.web import audit, callbacks
 from tests import toy_provider as toy
 from tests.factories import PlayerFactory, balance, run_committed
@@ -123,3 +125,31 @@ def test_wallet_simulate_plays_the_toy_and_every_balance_matches(toy_app, toy_se
     assert summary["ok"], summary
     assert summary["provider"] == "toy" and summary["balances_checked"] == 3
     assert summary["duplicates"] > 0 and summary["rollbacks"] > 0
+
+
+def test_wallet_reconcile_reads_the_toys_report_by_its_own_layout(toy_app, toy_client, tmp_path):
+    player = PlayerFactory(currencies=("USD",), balance="100.00")
+    assert toy_bet(toy_client, "t1", player, "12.50").status_code == 200
+    assert toy_bet(toy_client, "t2", "ghost", "3").status_code == 404
+    audit.flush(toy_app)
+    now = datetime.now(UTC).isoformat()
+    report = Path(tmp_path, "toy.csv")
+    report.write_text(
+        f"id,action,player,currency,amount,time\nt1,bet,{player},USD,12.5,{now}\n"
+        f"t2,bet,ghost,USD,3,{now}\n"
+    )
+    args = ["reconcile", "toy", str(report), "--json"]
+    result = CliRunner().invoke(cli, args, obj=ScriptInfo(create_app=lambda: toy_app))
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"matched": 1, "missing_here": 1, "missing_there": 0, "mismatched": 0}
+    [missing] = data["missing_here"]
+    assert (missing["id"], missing["reason"]) == ("t2", "refused")
+
+
+def test_the_core_names_no_provider():
+    """A provider's report layout, keys and callback fields live in its own package."""
+    core = Path(__file__).parents[1] / "app" / "core"
+    for path in sorted(core.rglob("*.py")):
+        text = path.read_text(encoding="utf-8").lower()
+        assert not [name for name in NAMES if name in text], path

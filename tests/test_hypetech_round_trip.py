@@ -14,7 +14,6 @@ Every hostile body below carries a signature the provider's own signing function
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -28,7 +27,7 @@ from tests.conftest import HYPETECH_SECRET
 from tests.factories import PlayerFactory, balance, run_committed
 from tests.hostile_helpers import books
 from tests.hypetech_helpers import PATHS, send, url_of
-from tests.node_js import NodeStringify, node_sign, requires_node
+from tests.node_js import node_sign, requires_node
 
 PAST_2_53 = "1152921504606847000"  # 2**60 as JavaScript writes it
 
@@ -209,13 +208,6 @@ NUMBER_TOKENS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.from_regex(r"-?(0|[1-9][0-9]{0,22})(\.[0-9]{1,22})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
 )
-
-
-@pytest.fixture(scope="module")
-def node_stringify() -> Iterator[NodeStringify]:
-    node = NodeStringify()
-    yield node
-    node.close()
 
 
 @requires_node

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.providers.hypetech import jsjson
-from tests.node_js import NodeStringify, requires_node
+from tests.node_js import requires_node
 
 
 @pytest.mark.parametrize(
@@ -96,13 +95,6 @@ def _json_text(draw_from: st.DrawFn, depth: int = 0) -> str:
 
 
 json_texts = st.composite(lambda draw: _json_text(draw))()
-
-
-@pytest.fixture(scope="module")
-def node_stringify() -> Iterator[NodeStringify]:
-    node = NodeStringify()
-    yield node
-    node.close()
 
 
 @requires_node

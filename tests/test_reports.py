@@ -6,8 +6,11 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from tests.factories import PlayerFactory
+from app.cli.support import csv_table
+from app.core import players
+from tests.factories import PlayerFactory, run_committed
 from tests.igpx_helpers import bet, post, result, rollback
 
 TODAY = datetime.now(UTC).date().isoformat()
@@ -85,3 +88,29 @@ def test_tombstones_lists_rollbacks_whose_original_never_came(client, runner):
     post(client, "transaction", bet("late", player, "5"))
     report = rows(runner(["report", "tombstones", "--json"]))
     assert [(r["rollback_id"], r["original_id"]) for r in report] == [("rb1", "never")]
+
+
+def test_negative_balances_as_csv_write_booleans_as_true_and_false(client, runner):
+    for player in ("csv-false", "csv-true"):
+        PlayerFactory(balance="0", id=player)
+        post(client, "transaction", result(f"r-{player}", player, "40"))
+        post(client, "transaction", bet(f"b-{player}", player, "30"))
+        post(client, "transaction-rollback", rollback(f"rb-{player}", f"r-{player}", player, "40"))
+    run_committed(players.set_blocked, "csv-true", True)
+    as_csv = runner(["report", "negative-balances", "--csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    parsed = {row["player_id"]: row for row in csv.DictReader(io.StringIO(as_csv.stdout))}
+    assert parsed["csv-false"]["blocked"] == "false"
+    assert parsed["csv-true"]["blocked"] == "true"
+
+
+def test_csv_cells_are_written_for_machines_not_as_python_reprs():
+    row = {
+        "none": None,
+        "yes": True,
+        "amount": Decimal("1.50"),
+        "at": datetime(2026, 11, 30, 12, tzinfo=UTC),
+        "games": ["dice", "crash"],
+    }
+    text = csv_table([row], list(row))
+    assert text.splitlines()[1] == ',true,1.50,2026-11-30T12:00:00+00:00,"[""dice"",""crash""]"'

@@ -6,7 +6,7 @@ raw body keyed with ``TOY_SECRET``. Success is HTTP 200 ``{"ok": true, "tx", "ba
 a refusal is a 4xx (or 500) ``{"ok": false, "error": CODE}``.
 
 Everything here is what a provider package would hold (adapter, settings, OpenAPI
-description, simulator client, contract driver, ``PROVIDER``), built only from what
+description, simulator client, contract driver, report layout, ``PROVIDER``), built only from what
 the product offers every provider: nothing in ``app/`` knows the toy.
 """
 
@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from app import errors, rotation
 from app.config import read_str
 from app.core import money, wallet
+from app.core.report_layout import Layout
 from app.providers import base, schemas
 from app.providers.contract import Reply, Send
 from app.providers.registry import Provider
@@ -231,6 +232,16 @@ class ToyContract:
         return (reply.status, reply.body["error"]) == (409, "CONFLICT")
 
 
+# --- report -------------------------------------------------------------------------------
+
+# ``wallet reconcile toy``: the toy's report names its columns as its callbacks do.
+REPORT = Layout(
+    {"id": ("id",), "kind": ("action",), "player": ("player",), "linked": ("original",)},
+    callback_id="id",
+    callback_kind="action",
+    callback_kinds={"bet": "bet", "win": "win", "rollback": "rollback"},
+)
+
 PROVIDER = Provider(
     name=NAME,
     blueprint=blueprint,
@@ -240,4 +251,5 @@ PROVIDER = Provider(
     operations=OPERATIONS,
     simulator=simulator,
     contract=ToyContract,
+    report=REPORT,
 )

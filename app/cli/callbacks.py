@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli.support import emit, fail, json_option, parse_moment, run_as_admin, table
+from app.cli.support import emit, fail, json_option, moment_option, run_as_admin, table
 from app.providers import NAMES
 from app.web import callbacks
 
@@ -41,17 +41,10 @@ def callbacks_list(
     """
     if provider is not None and provider not in NAMES:
         fail(f"--provider {provider!r} is not a provider: use {_either(list(NAMES))}")
-    start = _since(since) if since else None
+    start = moment_option("--since", since, ahead=False) if since else None
     rows = run_as_admin(callbacks.find, provider, start, outcome, limit)
     columns = ["id", "received_at", "provider", "action", "status", "outcome", "latency_ms"]
     emit({"callbacks": rows}, as_json, text=table(rows, columns))
-
-
-def _since(value: str) -> datetime:
-    try:
-        return parse_moment(value, datetime.now(UTC), ahead=False)
-    except ValueError:
-        fail(f"--since {value!r}: give a time like 2026-11-21T20:00:00Z or an age: 30m, 2h, 7d")
 
 
 @cli.command("show")

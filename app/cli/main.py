@@ -9,7 +9,8 @@ adds its command group under its own name, ``wallet <provider> …``.
 A command that needs the database runs in an app built with ``create_app(web=False)``:
 the settings and the engine, no routes, and no provider unless it is one of
 :data:`WITH_PROVIDERS`. Domain, configuration and database errors end
-as one line on stderr and exit status 1; usage errors as one line and status 2.
+as one line on stderr and exit status 1; usage errors as one line and status 2. A
+command group given no command prints its help and exits 0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from importlib import import_module
 from typing import Any
 
 import click
+from click.exceptions import NoArgsIsHelpError
 from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
 
@@ -37,15 +39,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "players": ("players:cli", "Players and their wallets."),
     "report": ("reports:cli", "Reports for finance and support."),
     "simulate": ("simulate:simulate", "Play a provider against a running wallet."),
-    "reconcile": ("finance:reconcile_command", "Reconcile PROVIDER's transaction report FILE."),
+    "reconcile": ("reconcile:reconcile_command", "Reconcile PROVIDER's transaction report FILE."),
     "statement": ("finance:statement", "Show PLAYER_ID's statement."),
-    "export": ("finance:export_group", "Streamed exports for regulators and data warehouses."),
+    "export": ("export:export_group", "Streamed exports for regulators and data warehouses."),
     "transactions": ("books:transactions_cli", "Provider transactions."),
     "withdraw": ("cashier:withdraw", "Debit AMOUNT CURRENCY from PLAYER_ID to the cashier."),
 }
 # Commands that use the providers' settings or registry. The others run in an app built
 # without importing any provider (a third of `wallet balance`'s start-up).
-WITH_PROVIDERS = {"simulate", *NAMES}
+WITH_PROVIDERS = {"simulate", "reconcile", *NAMES}
 FLASK_OPTIONS = {"app", "debug", "env_file"}  # FlaskGroup's own: not the wallet's
 
 
@@ -90,6 +92,9 @@ class WalletGroup(FlaskGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError as exc:  # a group given no command: its help, as --help
+            click.echo(exc.ctx.get_help())
+            return None
         except (WalletError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
         except click.UsageError as exc:

@@ -100,8 +100,8 @@ def players_import(csv_file: Path, batch_size: int, as_json: bool) -> None:
 
 
 def _add_protection_commands() -> None:
-    """Self-exclusion and time-outs live with the limits (app/cli/limits.py)."""
-    from app.cli.limits import players_exclude, players_timeout, players_unexclude
+    """Self-exclusion and time-outs (app/cli/exclusions.py)."""
+    from app.cli.exclusions import players_exclude, players_timeout, players_unexclude
 
     for command in (players_exclude, players_timeout, players_unexclude):
         cli.add_command(command)

@@ -5,8 +5,6 @@ A provider adds its own reports to this group through its registry entry's ``rep
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -15,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli.support import emit, read_only, table, to_jsonable
+from app.cli.support import csv_table, emit, read_only, table
 from app.core import money, periods, reports
 
 
@@ -66,11 +64,7 @@ def show(
     """CSV, one JSON document, or a table (``amounts``: columns holding an amount in the
     row's ``currency``, see :func:`app.cli.support.shown`)."""
     if as_csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(to_jsonable(rows))
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(csv_table(rows, columns), nl=False)
         return
     text = table(rows, columns, amounts) if rows else "(no rows)"
     emit({"rows": rows}, as_json, text=text)

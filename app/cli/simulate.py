@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -15,14 +14,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import simulate as simulation
-from app.cli.support import emit, fail, json_option, run_as_admin
-from app.providers import PROVIDERS
-from app.providers.registry import Provider
-
-
-def _choices(providers: Sequence[Provider]) -> str:
-    """``{igpx|hypetech|upside}``: the registry's providers that have a simulator."""
-    return "{" + "|".join(p.name for p in providers if p.simulator) + "}"
+from app.cli.support import (
+    emit,
+    fail,
+    json_option,
+    provider_metavar,
+    registered_provider,
+    run_as_admin,
+)
 
 
 class Percent(click.ParamType):
@@ -43,7 +42,7 @@ class Percent(click.ParamType):
 
 
 @click.command("simulate")
-@click.argument("provider", metavar=_choices(PROVIDERS))
+@click.argument("provider", metavar=provider_metavar("simulator"))
 @click.option(
     "--url",
     "urls",
@@ -107,11 +106,8 @@ def simulate(
 def _client(name: str, base_url: str) -> simulation.ProviderClient:
     """The registered provider's simulator client, signing with the wallet's own secrets."""
     config = current_app.config
-    providers = {p.name: p for p in current_app.extensions["wallet.providers"] if p.simulator}
-    provider = providers.get(name)
-    if provider is None or provider.simulator is None:
-        choices = ", ".join(repr(known) for known in providers)
-        raise click.BadParameter(f"{name!r} is not one of {choices}.", param_hint="'PROVIDER'")
+    provider = registered_provider(name, "simulator")
+    assert provider.simulator is not None
     for needs in provider.secrets:
         if not config.get(needs):
             fail(f"set {needs} to the value the wallet uses: the simulator signs as {name} does")

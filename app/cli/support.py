@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from flask import current_app
 from sqlalchemy import text
 
-from app.core import money
+from app.core import durations, money
 from app.db import Database, make_engine
-from app.errors import InvalidAmount
+from app.errors import InvalidAmount, InvalidRequest
+
+if TYPE_CHECKING:
+    from app.providers.registry import Provider
 
 T = TypeVar("T")
 
@@ -59,6 +63,26 @@ def read_only(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 _READ_ONLY = "wallet.read_only_database"
+
+
+def provider_metavar(having: str) -> str:
+    """``{igpx|hypetech|upside}``: the registry's providers whose field ``having`` (e.g.
+    ``simulator``, ``report``) is set, for a PROVIDER argument's usage line."""
+    from app.providers import PROVIDERS
+
+    return "{" + "|".join(p.name for p in PROVIDERS if getattr(p, having)) + "}"
+
+
+def registered_provider(name: str, having: str) -> Provider:
+    """The app's registered provider ``name`` whose field ``having`` is set; a usage
+    error listing them otherwise (the toy provider of the tests is one too)."""
+    providers = {
+        p.name: p for p in current_app.extensions["wallet.providers"] if getattr(p, having)
+    }
+    if name not in providers:
+        choices = ", ".join(repr(known) for known in providers)
+        raise click.BadParameter(f"{name!r} is not one of {choices}.", param_hint="'PROVIDER'")
+    return providers[name]
 
 
 def fail(message: str) -> NoReturn:
@@ -126,6 +150,26 @@ def table(rows: list[dict[str, Any]], columns: list[str], amounts: tuple[str, ..
     return "\n".join(line.rstrip() for line in lines)
 
 
+def csv_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV with a header row, for machines: ``true``/``false``, nothing for None, times in
+    ISO 8601, amounts exact, lists and objects as JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows([_csv_cell(row.get(c)) for c in columns] for row in rows)
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(to_jsonable(value), separators=(",", ":"))
+    return str(to_jsonable(value))
+
+
 POSITIVE = 'amounts are positive, e.g. "10.50"'
 # A command whose arguments include an amount reads "-5" as that amount, not as an option.
 AMOUNT_ARGUMENTS = {"ignore_unknown_options": True}
@@ -142,25 +186,14 @@ def positive_amount(text: str, currency: str) -> Decimal:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
-DURATION_UNITS = {
-    "": timedelta(seconds=1),
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "w": timedelta(weeks=1),
-    "mo": timedelta(days=30),
-}
-_DURATION = re.compile(r"(\d{1,7})(mo|[smhdw]?)")
-
-
 def parse_duration(text: str) -> timedelta:
-    """``90s``, ``5m``, ``2h``, ``1d``, ``2w``, ``3mo`` (a month is 30 days), or bare
-    seconds (``0``): the one way every command reads a duration."""
-    match = _DURATION.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration like 90s, 5m, 2h, 1d, 2w or 3mo")
-    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+    """A duration (:func:`app.core.durations.parse`: ``90s``, ``5m``, ``2h``, ``1d``,
+    ``2w``, ``3mo``, bare seconds) as a ``timedelta``, a month being 30 days; raises
+    ValueError."""
+    try:
+        return durations.parse(text).approximate()
+    except InvalidRequest as exc:
+        raise ValueError(str(exc)) from None
 
 
 def parse_moment(text: str, now: datetime, ahead: bool) -> datetime:
@@ -179,15 +212,30 @@ def parse_moment(text: str, now: datetime, ahead: bool) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def moment_option(option: str, raw: str, ahead: bool) -> datetime:
+    """An option such as ``--since`` or ``--expires``: :func:`parse_moment` from now, or
+    one line naming the option."""
+    try:
+        return parse_moment(raw, datetime.now(UTC), ahead)
+    except ValueError:
+        fail(f"{option} {raw!r} must be an ISO 8601 time or a duration like 30d")
+
+
 class Duration(click.ParamType):
-    """A command-line duration (:func:`parse_duration`) as a ``timedelta``."""
+    """A command-line duration (:func:`app.core.durations.parse`): a ``timedelta`` where a
+    month is 30 days (an age, an expiry), or with ``calendar=True`` the
+    :class:`~app.core.durations.Duration` itself, for the database to add calendar months."""
 
     name = "duration"
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
-        if isinstance(value, timedelta):
+    def __init__(self, calendar: bool = False) -> None:
+        self.calendar = calendar
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta | durations.Duration:
+        if isinstance(value, timedelta | durations.Duration):
             return value
         try:
-            return parse_duration(str(value))
-        except ValueError as exc:
+            duration = durations.parse(str(value))
+        except InvalidRequest as exc:
             self.fail(str(exc), param, ctx)
+        return duration if self.calendar else duration.approximate()

@@ -1,9 +1,12 @@
-"""Durations as people write them in the CLI and the settings: ``30m``, ``24h``, ``180d``,
-``2w``, ``6mo`` (``m`` is minutes, ``mo`` months), or ``0``.
+"""Durations as people write them in the CLI and the settings: ``90s``, ``30m``, ``24h``,
+``180d``, ``2w``, ``6mo`` (``m`` is minutes, ``mo`` months), or a bare number of seconds
+(``0``). This is the one grammar: every command option and setting that takes a duration
+reads it here (the CLI through :class:`app.cli.support.Duration`).
 
 Months are calendar months, so a duration is kept as months, days and seconds, the way
 PostgreSQL's ``interval`` keeps it, and added to a time by the database (``at + interval``)
-rather than in Python.
+rather than in Python. Where a command needs a ``timedelta`` (an age, an expiry) a month
+is :data:`MONTH_DAYS` days (:meth:`Duration.approximate`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from datetime import timedelta
 
 from app.errors import InvalidRequest
 
-_PATTERN = re.compile(r"(\d{1,6})(mo|m|h|d|w)")
-_SECONDS = {"m": 60, "h": 3600}
+_PATTERN = re.compile(r"(\d{1,6})(mo|[smhdw]?)")
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
 _DAYS = {"d": 1, "w": 7}
+MONTH_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,14 @@ class Duration:
     def is_zero(self) -> bool:
         return not (self.months or self.days or self.seconds)
 
+    def approximate(self) -> timedelta:
+        """As a ``timedelta`` where a month is :data:`MONTH_DAYS` days."""
+        return timedelta(days=self.months * MONTH_DAYS + self.days, seconds=self.seconds)
+
     def timedelta(self) -> timedelta:
         """As a ``timedelta``; a duration in months has none (they differ in length)."""
         if self.months:
-            raise InvalidRequest(f"{self.text}: give this duration in d, h or m, not months")
+            raise InvalidRequest(f"{self.text}: give this duration in s, m, h, d or w, not months")
         return timedelta(days=self.days, seconds=self.seconds)
 
     def sql_parameters(self) -> dict[str, int]:
@@ -45,15 +53,13 @@ class Duration:
 
 
 def parse(raw: str) -> Duration:
-    """``"24h"`` → Duration(seconds=86400); an unknown unit says which units there are."""
+    """``"24h"`` → Duration(seconds=86400); anything else says which units there are."""
     text = raw.strip()
-    if text == "0":
-        return Duration()
     match = _PATTERN.fullmatch(text)
     if match is None:
         raise InvalidRequest(
-            f"{raw!r} is not a duration: use a whole number and m (minutes), h, d, w or mo "
-            "(months), e.g. 30m, 24h, 180d, 6mo"
+            f"{raw!r} is not a duration like 90s, 5m, 2h, 1d, 2w or 3mo (a whole number and "
+            "s, m for minutes, h, d, w or mo for months; a bare number is seconds)"
         )
     count, unit = int(match.group(1)), match.group(2)
     if unit == "mo":

@@ -22,7 +22,7 @@ MAX_ID_LENGTH = 64  # players.id is VARCHAR(64)
 
 def check_id(player_id: str) -> str:
     """The one rule for a player id, wherever it comes from (the CLI, an import file, a
-    provider's request, an Upside token): 1 to 64 characters, no space at either end,
+    provider's request, a player token): 1 to 64 characters, no space at either end,
     no control character. Returns the id unchanged; raises InvalidRequest."""
     if not player_id:
         raise InvalidRequest("a player id must not be empty")

@@ -2,14 +2,14 @@
 
 The report is streamed into a temporary table (``COPY``, a batch at a time), then
 compared with ``provider_transactions`` by set-based SQL, and the outcome is read back
-through a server-side cursor: the Python side never holds more than a batch, whatever
-the report's size. Each report row is
+through a server-side cursor (:mod:`app.core.reconcile_results`): the Python side never
+holds more than a batch, whatever the report's size. Each report row is
 
 * **matched**: the wallet has it with the same kind, player, currency and amount
   (compared as numbers), in an agreeing state;
 * **missing here**: the wallet has no record of it; the audit trail (``callbacks``) says
   whether its callback was **refused** (and with what) or **never reached** us, or
-  ``unknown`` when the trail holds nothing for the period;
+  ``unknown`` when the trail holds nothing for the period (:mod:`app.core.reconcile_trail`);
 * **mismatched**: a field differs, or the states disagree (declined here but accepted
   there, applied here but cancelled or declined there).
 
@@ -27,36 +27,18 @@ ends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import orjson
 from sqlalchemy import Connection, text
 
+from app.core import reconcile_trail as trail
 from app.core import stream
-from app.core.money import CURRENCY_EXPONENTS
-from app.core.report_files import ReportError, Row
+from app.core.report_layout import Layout
+from app.core.report_rows import ReportError, Row
 
 CATEGORIES = ("matched", "missing_here", "missing_there", "mismatched")
-# Where a callback body names the transaction, and what it was (None: any kind).
-_BODY_ID = {
-    "igpx": r'"transaction_id"\s*:\s*"?([^",}\s]+)',
-    "hypetech": r'"provider_tx_id"\s*:\s*"?([^",}\s]+)',
-    "upside": r'"sessionId"\s*:\s*"?([^",}\s]+)',
-}
-_BODY_KIND = {
-    "igpx": r'"action"\s*:\s*"(bet|result|rollback)"',
-    "hypetech": r'"action"\s*:\s*"(bet|win)"',
-    "upside": r'"trigger"\s*:\s*"(placeBet|processPayout)"',
-}
-_KIND_OF_BODY = (
-    "CASE k WHEN 'result' THEN 'win' WHEN 'placeBet' THEN 'bet' "
-    "WHEN 'processPayout' THEN 'win' ELSE k END"
-)
-# Callbacks are looked for from an hour before the report's first time to a day after
-# its last (providers retry late).
-_TRAIL_BEFORE, _TRAIL_AFTER = timedelta(hours=1), timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -153,7 +135,7 @@ def window(conn: Connection, start: datetime | None, end: datetime | None) -> Wi
     return Window(start or first, end or last + timedelta(microseconds=1), source)
 
 
-def compare(conn: Connection, provider: str, span: Window | None) -> Summary:
+def compare(conn: Connection, provider: str, layout: Layout, span: Window | None) -> Summary:
     """Classify every report row and every wallet transaction of the window."""
     params = {"provider": provider}
     alternative = _gather(conn, provider, span)
@@ -165,7 +147,7 @@ def compare(conn: Connection, provider: str, span: Window | None) -> Summary:
     conn.execute(text("ANALYZE recon_result"))
     if span is not None:
         conn.execute(text(_MISSING_THERE), {"start": span.start, "end": span.end})
-    reasons = _explain_missing(conn, provider)
+    reasons = trail.explain_missing(conn, provider, layout)
     counts = dict.fromkeys(CATEGORIES, 0)
     for row in conn.execute(text("SELECT category, count(*) AS n FROM recon_result GROUP BY 1")):
         counts[row.category] = int(row.n)
@@ -227,9 +209,9 @@ _ALTERNATIVE_KEY = "coalesce(ta.external_id, r.key)"
 
 # Report rows against the wallet, in three steps fenced by OFFSET 0 so that each value is
 # computed once per row (a subquery pulled up would repeat its expression at every use).
-# 1. ``t`` is the wallet's transaction (a Hypetech rollback without its own link was keyed
-#    ``rollback:<id>``, tried first), ``rb`` the applied rollback that reversed it; ``here``
-#    is the wallet's state and ``expected`` what the report's amount should be.
+# 1. ``t`` is the wallet's transaction (by the row's ``alt_key`` first when its provider's
+#    layout gave one), ``rb`` the applied rollback that reversed it; ``here`` is the
+#    wallet's state and ``expected`` what the report's amount should be.
 # 2. ``status_note`` says how the states disagree, ``match_note`` why agreeing states with
 #    no money moved match; ``differences`` lists what differs.
 # 3. The category.
@@ -321,139 +303,19 @@ WHERE t.created_at >= :start AND t.created_at < :end AND t.status = 'applied'
 """
 
 
-def _explain_missing(conn: Connection, provider: str) -> dict[str, int]:
-    """Refused or never reached, from the audit trail of callbacks around the rows' times."""
-    span = conn.execute(
-        text("SELECT min(at), max(at) FROM recon_result WHERE category = 'missing_here'")
-    ).one()
-    if span[0] is None:
-        return {}
-    params = {
-        "provider": provider,
-        "lo": span[0] - _TRAIL_BEFORE,
-        "hi": span[1] + _TRAIL_AFTER,
-        "id_pattern": _BODY_ID[provider],
-        "kind_pattern": _BODY_KIND[provider],
-    }
-    trail = conn.execute(text(_TRAIL_PRESENT), params).scalar()
-    conn.execute(text(_REFUSED.format(kind_of_body=_KIND_OF_BODY)), params)
-    conn.execute(
-        text(
-            "UPDATE recon_result SET note = :note WHERE category = 'missing_here' "
-            "AND callback_id IS NULL"
-        ),
-        {"note": "never_reached" if trail else "unknown"},
-    )
-    rows = conn.execute(text(_REASONS))
-    return {row.note: int(row.n) for row in rows}
-
-
-_REASONS = """
-SELECT note, count(*) AS n FROM recon_result WHERE category = 'missing_here' GROUP BY note
-"""
-_TRAIL_PRESENT = """
-SELECT EXISTS (SELECT 1 FROM callbacks WHERE received_at >= :lo AND received_at < :hi)
-"""
-_REFUSED = """
-WITH seen AS (
-    SELECT c.id, c.received_at, c.outcome, substring(b.body FROM :id_pattern) AS search_id,
-           (SELECT {kind_of_body} FROM (SELECT substring(b.body FROM :kind_pattern) AS k) AS x)
-               AS kind
-    FROM callbacks c CROSS JOIN LATERAL (SELECT encode(c.body, 'escape') AS body) AS b
-    WHERE c.provider = :provider AND c.received_at >= :lo AND c.received_at < :hi
-), found AS (
-    SELECT DISTINCT ON (m.line) m.line, s.id, s.received_at, s.outcome,
-           count(*) OVER (PARTITION BY m.line) AS attempts
-    FROM recon_result m
-    JOIN seen s ON s.search_id = m.search_id AND (s.kind IS NULL OR s.kind = m.kind)
-    WHERE m.category = 'missing_here'
-    ORDER BY m.line, s.id DESC
-)
-UPDATE recon_result r
-SET note = 'refused', callback_id = f.id, callback_at = f.received_at,
-    callback_outcome = f.outcome, attempts = f.attempts
-FROM found f
-WHERE r.category = 'missing_here' AND r.line = f.line
-"""
-
-
-def results(conn: Connection, category: str) -> Iterator[str]:
-    """The rows of one category as JSON text: report rows in file order, wallet rows in
-    time order. Matched rows (nearly all of a million) are built here from a narrow
-    select, which costs less than PostgreSQL's JSON functions; the others, few, by
-    PostgreSQL with the wallet's side formatted."""
-    if category == "matched":
-        for values in stream.rows(conn, _MATCHED, {}):
-            yield orjson.dumps(dict(zip(_MATCHED_KEYS, values, strict=True))).decode()
-        return
-    order = "here_at, here_id" if category == "missing_there" else "line"
-    money = _money_sql()
-    shape = _SHAPES[category].format(
-        here_amount=money.format(amount="here_amount", currency="here_currency"),
-        here_moved=money.format(amount="here_moved", currency="here_currency"),
-        here_at=_TIME.format("here_at"),
-    )
-    sql = _RESULTS.format(shape=shape, order=order)
-    for (document,) in stream.rows(conn, sql, {"category": category}):
-        yield document
-
-
-_MATCHED_KEYS = (
-    "line", "row", "id", "kind", "player_id", "currency", "amount", "status", "transaction_id",
-    "note",
-)  # fmt: skip
-_MATCHED = """
-SELECT line, row_no, id, kind, player_id, currency, amount, status, here_id, note
-FROM recon_result WHERE category = 'matched' ORDER BY line
-"""
-
-
-def _money_sql() -> str:
-    """``money(amount, currency)``: the amount to its currency's exponent when that is
-    exact (a report may carry more digits), as the CLI prints amounts."""
-    odd = {code: e for code, e in CURRENCY_EXPONENTS.items() if e != 2}
-    cases = " ".join(f"WHEN '{code}' THEN {e}" for code, e in sorted(odd.items()))
-    return _MONEY.format(cases=cases)
-
-
-_MONEY = """
-CASE WHEN {{amount}} IS NULL THEN NULL
-     WHEN round({{amount}}, CASE {{currency}} {cases} ELSE 2 END) = {{amount}}
-         THEN round({{amount}}, CASE {{currency}} {cases} ELSE 2 END)::text
-     ELSE trim_scale({{amount}})::text END"""
-_TIME = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-_REPORT_SIDE = """'line', line, 'row', row_no, 'id', id, 'kind', kind, 'player_id', player_id,
-    'currency', currency, 'amount', amount, 'status', status"""
-_HERE_SIDE = """'transaction_id', here_id, 'id', here_external_id, 'kind', here_kind,
-    'status', here_status, 'reason', here_reason, 'player_id', here_player_id,
-    'currency', here_currency, 'amount', {here_amount}, 'moved', {here_moved},
-    'time', {here_at}"""
-_SHAPES = {
-    "missing_here": f"""json_build_object({_REPORT_SIDE}, 'time', {_TIME.format("at")},
-    'reason', note, 'callback', CASE WHEN callback_id IS NULL THEN NULL ELSE json_build_object(
-        'id', callback_id, 'received_at', {_TIME.format("callback_at")},
-        'outcome', callback_outcome, 'attempts', attempts) END)""",
-    "missing_there": f"json_build_object({_HERE_SIDE})",
-    "mismatched": f"""json_build_object({_REPORT_SIDE}, 'time', {_TIME.format("at")},
-    'differences', differences, 'note', note, 'here', json_build_object({_HERE_SIDE}))""",
-}
-_RESULTS = """
-SELECT ({shape})::text FROM recon_result
-WHERE category = %(category)s ORDER BY {order}
-"""
-
-
 def run(
     conn: Connection,
     provider: str,
+    layout: Layout,
     rows: Iterable[Row],
     start: datetime | None,
     end: datetime | None,
     on_phase: Callable[[str], None] | None = None,
 ) -> Summary:
-    """Load, check and compare; the caller then reads :func:`results` per category."""
+    """Load, check and compare; the caller then reads
+    :func:`app.core.reconcile_results.results` per category."""
     load(conn, rows)
     if on_phase:
         on_phase("comparing with the wallet")
     check_duplicates(conn)
-    return compare(conn, provider, window(conn, start, end))
+    return compare(conn, provider, layout, window(conn, start, end))

@@ -1,5 +1,6 @@
 """Reports for finance and support, read straight from the ledger (no Flask here): GGR,
-negative balances, tombstones, a player's statement, one provider transaction in full.
+negative balances, tombstones, one provider transaction in full (statements are in
+:mod:`app.core.finance`).
 
 GGR is what the players lost to a provider's games: the negated sum of the postings
 on the players' accounts made by that provider's transactions, so bets, wins and
@@ -87,36 +88,6 @@ def negative_balances(conn: Connection) -> list[dict[str, Any]]:
 def tombstones(conn: Connection, provider: str | None = None) -> list[dict[str, Any]]:
     """Rollbacks whose original has never arrived."""
     return _rows(conn, _TOMBSTONES, {"provider": provider})
-
-
-def statement(
-    conn: Connection, player_id: str, currency: str | None, limit: int
-) -> list[dict[str, Any]]:
-    """The player's latest postings, newest first (raises UnknownPlayer)."""
-    wallet.balances(conn, player_id)
-    query = (
-        select(
-            postings.c.journal_id,
-            journal_transactions.c.created_at,
-            journal_transactions.c.kind,
-            provider_transactions.c.provider,
-            provider_transactions.c.external_id,
-            postings.c.currency,
-            postings.c.amount,
-        )
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .join(journal_transactions, journal_transactions.c.id == postings.c.journal_id)
-        .outerjoin(
-            provider_transactions,
-            provider_transactions.c.id == journal_transactions.c.provider_transaction_id,
-        )
-        .where(accounts.c.player_id == player_id)
-        .order_by(postings.c.id.desc())
-        .limit(limit)
-    )
-    if currency:
-        query = query.where(accounts.c.currency == currency)
-    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def provider_transaction(

@@ -7,7 +7,8 @@ instead of naming providers: ``create_app`` registers each blueprint,
 rotating secret), a developer's first ``make run`` writes its secrets (``app.startup``),
 the audit trail redacts each provider's credential headers, ``/openapi.json`` documents
 each provider's routes, the ``wallet`` command adds each CLI group and report, ``wallet
-simulate`` plays each provider's simulator client, and the contract tests drive each
+simulate`` plays each provider's simulator client, ``wallet reconcile`` reads each
+provider's transaction report by its layout, and the contract tests drive each
 provider's contract (:mod:`app.providers.contract`).
 """
 
@@ -21,6 +22,7 @@ import click
 from flask import Blueprint
 
 if TYPE_CHECKING:
+    from app.core.report_layout import Layout
     from app.providers.contract import Contract
     from app.simulate import ProviderClient
     from app.web.openapi import Operation
@@ -56,6 +58,8 @@ class Provider:
     contract: ContractDriver | None = None
     """Builds the contract driver from the app's settings; None for a protocol the shared
     promises do not fit (Upside has no rollback and refuses a repeated request)."""
+    report: Layout | None = None
+    """How ``wallet reconcile`` reads the provider's transaction report; None: no report."""
 
     def __post_init__(self) -> None:
         if self.blueprint.name != self.name:

@@ -1,8 +1,8 @@
 """IGPX sportsbook: the callback adapter, its settings and OpenAPI description, the
-outbound client, its CLI group, its simulator client and its contract driver, exported to
-the registry as ``PROVIDER``."""
+outbound client, its CLI group, its simulator client, its contract driver and its report
+layout, exported to the registry as ``PROVIDER``."""
 
-from app.providers.igpx import adapter, answers, settings, simulator
+from app.providers.igpx import adapter, answers, report, settings, simulator
 from app.providers.igpx.cli import cli
 from app.providers.igpx.contract import IgpxContract
 from app.providers.registry import Provider
@@ -16,5 +16,6 @@ PROVIDER = Provider(
     operations=answers.OPERATIONS,
     cli=cli,
     simulator=simulator.from_config,
+    report=report.LAYOUT,
     contract=IgpxContract,
 )

@@ -15,7 +15,7 @@ from app.cli.support import (
     emit,
     fail,
     json_option,
-    parse_moment,
+    moment_option,
     positive_amount,
     run_as_admin,
     table,
@@ -156,7 +156,7 @@ def keys_create(
 
     Example: wallet upside keys create --game dice --expires 90d
     """
-    expires_at = _expiry(expires) if expires else None
+    expires_at = moment_option("--expires", expires, ahead=True) if expires else None
     limit = keys.parse_rate_limit(rate_limit) if rate_limit else None
     box = keys.SecretBox.from_config(current_app.config)
     new = run_as_admin(keys.create, box, list(game_types), expires_at, networks, limit)
@@ -164,13 +164,6 @@ def keys_create(
     text = "\n".join(f"{name}: {value}" for name, value in data.items())
     note = "store the secret and passphrase now: they are not shown again"
     emit(data, as_json, text=f"{text}\n{note}")
-
-
-def _expiry(raw: str) -> datetime:
-    try:
-        return parse_moment(raw, datetime.now(UTC), ahead=True)
-    except ValueError:
-        fail(f"--expires {raw!r} must be an ISO 8601 time or a duration like 30d")
 
 
 @keys_cli.command("list")
