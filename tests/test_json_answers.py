@@ -45,3 +45,23 @@ def test_same_json_as_flasks_default_provider(document):
 def test_the_app_answers_through_it(client):
     assert isinstance(client.application.json, OrjsonProvider)
     assert client.get("/healthz").get_data() == b'{"status":"ok"}\n'
+
+
+@pytest.mark.parametrize("document", SAMPLES)
+def test_jsonify_answers_what_flasks_default_provider_answers(document):
+    app = Flask(__name__)
+    with app.app_context():
+        ours = OrjsonProvider(app).response(document)
+        flasks = DefaultJSONProvider(app).response(document)
+    assert ours.mimetype == flasks.mimetype == "application/json"
+    assert ours.get_data().endswith(b"\n")
+    assert json.loads(ours.get_data()) == json.loads(flasks.get_data())
+    assert list(json.loads(ours.get_data())) == list(json.loads(flasks.get_data()))
+
+
+def test_jsonify_in_debug_mode_is_indented_as_flask_does_it():
+    app = Flask(__name__)
+    app.debug = True
+    with app.app_context():
+        answer = OrjsonProvider(app).response({"b": 1, "a": 2}).get_data()
+    assert answer == DefaultJSONProvider(app).response({"b": 1, "a": 2}).get_data()

@@ -40,6 +40,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--players", type=int, default=1000)
     parser.add_argument("--workers", default="3", help="WEB_CONCURRENCY of every server")
     parser.add_argument("--threads", default="2", help="GUNICORN_THREADS of every server")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="bets/s offered (paced) instead of saturating: compare the workers' CPU per bet",
+    )
     return parser.parse_args(argv)
 
 
@@ -113,18 +118,33 @@ def measure(
                 players,  # type: ignore[arg-type]
             )
             checkpoint(url)
+            groups = {"app": apps[name].processes}
             result = loadgen.wrk(
-                apps[name].base_url, files, args.connections, args.duration, {}, name
+                apps[name].base_url,
+                files,
+                args.connections,
+                args.duration,
+                groups,
+                name,
+                rate=args.rate,
             )
             results[name].append(result)
             print(
                 f"round {round_ + 1} {name:28} {result.rps:7.0f}/s  p50 {result.p50:6.2f}  "
-                f"p99 {result.p99:6.2f} ms  errors {result.errors}",
+                f"p99 {result.p99:6.2f} ms  errors {result.errors}  "
+                f"workers' CPU {cpu_per_bet(result):5.0f} µs/bet",
                 flush=True,
             )
             for path in work.glob(f"{prefix}.*"):
                 path.unlink()
     return results
+
+
+def cpu_per_bet(result: loadgen.Result) -> float:
+    """The gunicorn processes' CPU per answered bet (µs)."""
+    if result.cpu is None or not result.rps:
+        return math.nan
+    return result.cpu.cores["app"] / result.rps * 1e6
 
 
 def checkpoint(url: str) -> None:
@@ -145,6 +165,8 @@ def report(args: argparse.Namespace, classes: list[str], results: dict) -> None:
         print(f"| {round_ + 1} | " + " | ".join(cells) + " |")
     for name in classes:
         rates = [r.rps for r in results[name]]
+        cpu = statistics.median(cpu_per_bet(r) for r in results[name])
+        print(f"{name}: workers' CPU per bet, median {cpu:.0f} µs")
         print(
             f"{name}: median {statistics.median(rates):.0f}/s, "
             f"min {min(rates):.0f}, max {max(rates):.0f}, "
