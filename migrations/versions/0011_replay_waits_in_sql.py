@@ -1,9 +1,11 @@
-"""A replay waits for the synchronous standby inside its own statement.
+"""A replay waits for the synchronous standby inside its own statement; generic plans.
 
 ``wallet_recorded`` (app/core/sql/) now writes the replication barrier itself when it
 finds the stored outcome and a synchronous standby is configured, so a replayed callback
 is one statement and one round trip, as a fresh one is, instead of a second statement
-after it. The money functions are installed again from their files.
+after it. ``wallet_transfer`` and ``wallet_rollback`` run with ``plan_cache_mode =
+force_generic_plan``: their statements find rows by unique keys, and PL/pgSQL re-planned
+some of them on every call. The money functions are installed again from their files.
 
 Revision ID: 0011
 Revises: 0010
