@@ -1,5 +1,5 @@
--- One IGPX bet as the product sends it (app/wallet.py, _TRANSFER): one call of
--- wallet_transfer() (migration 0004) with its nine arguments, in autocommit, prepared.
+-- One IGPX bet as the product sends it (app/core/wallet.py, _TRANSFER): one call of
+-- wallet_transfer() (app/core/sql/) with its nine arguments, in autocommit, prepared.
 -- The gap between this script and pgbench_bet.sql is what the function does beyond the
 -- minimal bet: the idempotency lookup, the tombstone check, the counterparty account
 -- found by name. (pgbench would read a colon in a literal as a variable, hence chr(58).)
