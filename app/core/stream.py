@@ -1,18 +1,21 @@
-"""Rows read a batch at a time through a server-side cursor, for reads too big to hold.
+"""Rows read a batch at a time through a server-side cursor, for reads too big to hold,
+and ``COPY`` in and out.
 
 ``conn`` must be inside a transaction (a server-side cursor lives in one). Errors are
-SQLAlchemy's, as everywhere else, so the CLI reports them in one line.
+SQLAlchemy's (:func:`app.db.driver_cursor`), as everywhere else, so the CLI reports them
+in one line.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import psycopg
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+
+from app.db import driver_cursor
 
 BATCH = 10_000
 _names = itertools.count(1)
@@ -21,15 +24,11 @@ _names = itertools.count(1)
 def rows(conn: Connection, sql: str, params: dict[str, Any], batch: int = BATCH) -> Iterator[Any]:
     """Every row of ``sql`` (psycopg's ``%(name)s`` parameters) as a tuple, ``batch`` rows
     per round trip; the client never holds more than one batch."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    try:
-        with driver.cursor(name=f"wallet_stream_{next(_names)}") as cursor:
-            cursor.itersize = batch
-            cursor.execute(sql, params)
-            yield from cursor
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
+    with driver_cursor(conn, sql, name=f"wallet_stream_{next(_names)}") as cursor:
+        server_side = cast(psycopg.ServerCursor[Any], cursor)  # a name makes one
+        server_side.itersize = batch
+        server_side.execute(sql, params)
+        yield from server_side
 
 
 def copy(
@@ -38,30 +37,20 @@ def copy(
     """``COPY … FROM STDIN`` of every tuple in ``values`` (streamed: psycopg sends a
     buffer at a time; binary when ``types`` names the columns' types); return how many
     rows."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
     count = 0
-    try:
-        with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            if types:
-                copy.set_types(types)
-            for row in values:
-                copy.write_row(row)
-                count += 1
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
+    with driver_cursor(conn, sql) as cursor, cursor.copy(sql) as copy:
+        if types:
+            copy.set_types(types)
+        for row in values:
+            copy.write_row(row)
+            count += 1
     return count
 
 
 def copy_out(conn: Connection, sql: str, params: dict[str, Any], out: IO[str]) -> int:
     """``COPY … TO STDOUT`` written to ``out`` as it arrives; return how many rows."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    try:
-        with driver.cursor() as cursor:
-            with cursor.copy(sql, params) as copy:
-                for chunk in copy:
-                    out.write(bytes(chunk).decode())
-            return max(cursor.rowcount, 0)
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
+    with driver_cursor(conn, sql) as cursor:
+        with cursor.copy(sql, params) as copy:
+            for chunk in copy:
+                out.write(bytes(chunk).decode())
+        return max(cursor.rowcount, 0)

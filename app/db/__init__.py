@@ -342,14 +342,17 @@ _CURSOR = "wallet.fetch_one.cursor"
 
 
 @contextmanager
-def driver_cursor(conn: Connection, sql: str) -> Iterator[psycopg.Cursor[Any]]:
+def driver_cursor(
+    conn: Connection, sql: str, name: str | None = None
+) -> Iterator[psycopg.Cursor[Any]]:
     """A cursor on the psycopg connection under ``conn``, in its transaction, for what
-    SQLAlchemy cannot do (``COPY``) or does at too high a CPU cost; ``sql`` names the
-    work in errors, which are SQLAlchemy's (a dead connection is invalidated)."""
+    SQLAlchemy cannot do (``COPY``, a server-side cursor when ``name`` is given) or does
+    at too high a CPU cost; ``sql`` names the work in errors, which are SQLAlchemy's (a
+    dead connection is invalidated)."""
     driver = conn.connection.driver_connection
     assert driver is not None
     try:
-        with driver.cursor() as cursor:
+        with driver.cursor(name=name) if name else driver.cursor() as cursor:
             yield cursor
     except psycopg.Error as exc:
         raise _as_sqlalchemy_error(conn, driver, sql, exc) from exc
