@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 
 from app.core import ledger
 from app.core.durations import Duration
-from app.errors import InvalidRequest, UnknownPlayer, WalletError
+from app.errors import InvalidRequest, WalletError
 
 EXCLUSION, TIMEOUT = "exclusion", "timeout"
 
@@ -61,7 +61,7 @@ def exclude(
 ) -> Exclusion:
     """Exclude the player from now on: for ``duration``, until ``until`` (a day starts
     at midnight in ``LIMITS_TIMEZONE``), or, with neither, permanently (exclusions only)."""
-    _check_player(conn, player_id)
+    ledger.require_player(conn, player_id)
     if kind == TIMEOUT and duration is None:
         raise InvalidRequest("a time-out needs --for, e.g. --for 24h")
     if duration is not None and duration.is_zero:
@@ -122,7 +122,7 @@ ORDER BY e.ends_at DESC NULLS FIRST, e.id
 def unexclude(conn: Connection, player_id: str, by: str) -> list[Exclusion]:
     """Record that the operator checked a player whose exclusions have ended may return.
     Refused while an exclusion or a time-out is in force, saying until when."""
-    _check_player(conn, player_id)
+    ledger.require_player(conn, player_id)
     current = in_force(conn, player_id)
     if current:
         raise ExclusionInForce(_refusal(player_id, current[0]))
@@ -150,17 +150,12 @@ RETURNING e.*
 
 
 def history(conn: Connection, player_id: str) -> list[Exclusion]:
-    _check_player(conn, player_id)
+    ledger.require_player(conn, player_id)
     rows = conn.execute(
         text("SELECT * FROM player_exclusions WHERE player_id = :player ORDER BY id"),
         {"player": player_id},
     )
     return [_exclusion(row) for row in rows]
-
-
-def _check_player(conn: Connection, player_id: str) -> None:
-    if not ledger.player_exists(conn, player_id):
-        raise UnknownPlayer(f"player {player_id!r} does not exist")
 
 
 def _exclusion(row: Any) -> Exclusion:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from app.core import ledger
-from app.errors import CurrencyNotEnabled, UnknownPlayer
+from app.errors import CurrencyNotEnabled
 
 # --- one player -----------------------------------------------------------------------
 
@@ -34,8 +34,8 @@ def balances_as_of(
         text(_BALANCES_AS_OF),
         {"player": player_id, "end": end, "currency": currency},
     ).all()
-    if not rows and not ledger.player_exists(conn, player_id):
-        raise UnknownPlayer(f"player {player_id!r} does not exist")
+    if not rows:
+        ledger.require_player(conn, player_id)
     return {row.currency: Decimal(row.balance) for row in rows}
 
 
@@ -89,8 +89,7 @@ def _wallets(conn: Connection, player_id: str, currency: str | None) -> list[tup
     )
     found = [(int(r.id), str(r.currency)) for r in rows]
     if not found:
-        if not ledger.player_exists(conn, player_id):
-            raise UnknownPlayer(f"player {player_id!r} does not exist")
+        ledger.require_player(conn, player_id)
         if currency:
             raise CurrencyNotEnabled(f"player {player_id!r} has no {currency} wallet")
     return found

@@ -68,10 +68,15 @@ def player_exists(conn: Connection, player_id: str) -> bool:
     return conn.execute(select(players.c.id).where(players.c.id == player_id)).first() is not None
 
 
-def raise_missing(conn: Connection, player_id: str, currency: str) -> NoReturn:
-    """Say which is missing: the player, or the player's account in ``currency``."""
+def require_player(conn: Connection, player_id: str) -> None:
+    """Raise :class:`UnknownPlayer` unless the player exists."""
     if not player_exists(conn, player_id):
         raise UnknownPlayer(f"player {player_id!r} does not exist")
+
+
+def raise_missing(conn: Connection, player_id: str, currency: str) -> NoReturn:
+    """Say which is missing: the player, or the player's account in ``currency``."""
+    require_player(conn, player_id)
     raise CurrencyNotEnabled(f"player {player_id!r} has no {currency} wallet")
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, text
 from app.core import ledger, money
 from app.core.limit_changes import Change, Limit, NoSuchLimit, remove_limits, set_limits
 from app.core.protection_models import KINDS, PERIODS
-from app.errors import CurrencyNotEnabled, InvalidRequest, UnknownPlayer, WalletError
+from app.errors import CurrencyNotEnabled, InvalidRequest, WalletError
 
 __all__ = [
     "KINDS",
@@ -219,8 +219,7 @@ def timezone(conn: Connection) -> str:
 
 
 def _check_wallet(conn: Connection, player_id: str, currency: str | None) -> None:
-    if not ledger.player_exists(conn, player_id):
-        raise UnknownPlayer(f"player {player_id!r} does not exist")
+    ledger.require_player(conn, player_id)
     if (
         currency is not None
         and not conn.execute(

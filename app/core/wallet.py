@@ -39,7 +39,7 @@ from sqlalchemy import Connection, select
 from app.core import ledger
 from app.core.models import accounts, provider_transactions
 from app.db import Database, fetch_one
-from app.errors import TransactionConflict, UnknownPlayer
+from app.errors import TransactionConflict
 
 log = structlog.get_logger(__name__)
 
@@ -196,8 +196,8 @@ def balances(conn: Connection, player_id: str, currency: str | None = None) -> d
     if currency is not None:
         query = query.where(accounts.c.currency == currency)
     found = {row.currency: row.balance for row in conn.execute(query.order_by(accounts.c.currency))}
-    if not found and not ledger.player_exists(conn, player_id):
-        raise UnknownPlayer(f"player {player_id!r} does not exist")
+    if not found:
+        ledger.require_player(conn, player_id)
     return found
 
 
