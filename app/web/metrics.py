@@ -7,6 +7,7 @@ gunicorn (tests, the CLI) the process's own registry is used.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -60,10 +61,7 @@ def observe_callback(fields: Mapping[str, Any], seconds: float) -> None:
     provider = str(fields["provider"])
     action = str(fields.get("action") or "unknown")
     outcome = str(fields["outcome"])
-    series = _SERIES.get((provider, action, outcome))
-    if series is None:
-        series = _series(provider, action, outcome)
-    callbacks, latency, replays, declines = series
+    callbacks, latency, replays, declines = _series(provider, action, outcome)
     callbacks.inc()
     latency.observe(seconds)
     if fields.get("replayed"):
@@ -72,35 +70,31 @@ def observe_callback(fields: Mapping[str, Any], seconds: float) -> None:
         declines.inc()
 
 
-_Series = tuple[Any, Any, Any, Any]
 # Each callback's labelled samples, looked up once per (provider, action, outcome):
 # ``labels()`` takes the metric's lock and builds its key on every call, which cost as
 # much as the increments themselves. The outcomes are a short fixed vocabulary
-# (app.web.outcomes), and the actions each provider's own, so the dict stays small.
-_SERIES: dict[tuple[str, str, str], _Series] = {}
-
-
-def _series(provider: str, action: str, outcome: str) -> _Series:
-    found = (
+# (app.web.outcomes), and the actions each provider's own, so the cache stays small.
+@functools.cache
+def _series(provider: str, action: str, outcome: str) -> tuple[Any, Any, Any, Any]:
+    return (
         CALLBACKS.labels(provider, action, outcome),
         LATENCY.labels(provider, action),
         REPLAYS.labels(provider),
         DECLINES.labels(provider, outcome) if outcome in outcomes.DECLINES else None,
     )
-    _SERIES[(provider, action, outcome)] = found
-    return found
 
 
-_last_in_use: list[int | None] = [None]
+_last_in_use: int | None = None
 
 
 def sample_pool(engine: Engine) -> None:
     """Record this worker's connections in use (after each request, written only when it
     changed: each thread keeps its connection, so it seldom does; pool checkout/checkin
     events cost two writes plus SQLAlchemy's event dispatch per request)."""
+    global _last_in_use
     in_use = engine.pool.checkedout()  # type: ignore[attr-defined]
-    if in_use != _last_in_use[0]:
-        _last_in_use[0] = in_use
+    if in_use != _last_in_use:
+        _last_in_use = in_use
         POOL_CHECKED_OUT.set(in_use)
 
 
