@@ -162,8 +162,8 @@ def headline(bench: Bench) -> list[str]:
         for to in ("floor", "pgbench")
     ]
     for member in ("product", "floor", "pgbench"):
-        app = [_cpu_per_request(r[member], "app") for r in bench.rounds if member in r]
-        pg = [_cpu_per_request(r[member], "postgres") for r in bench.rounds if member in r]
+        app = [cpu_per_request(r[member], "app") for r in bench.rounds if member in r]
+        pg = [cpu_per_request(r[member], "postgres") for r in bench.rounds if member in r]
         if app and member != "pgbench":
             lines.append(
                 f"- CPU per bet, {member}: gunicorn {median_and_range(app, _us)}, "
@@ -174,7 +174,8 @@ def headline(bench: Bench) -> list[str]:
     return lines
 
 
-def _cpu_per_request(result: Result, group: str) -> float:
+def cpu_per_request(result: Result, group: str) -> float:
+    """The CPU ``group`` spent per answered request in ``result`` (µs); NaN without one."""
     if result.cpu is None or not result.rps:
         return math.nan
     return result.cpu.cores.get(group, 0.0) / result.rps * 1e6

@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 from bench import loadgen, servers, traffic
+from bench.report import cpu_per_request
 
 SECRET = "bench-igpx-secret"  # noqa: S105  (a throwaway key for the local bench)
 DATABASE = "wallet_bench_worker_ab"
@@ -132,19 +133,12 @@ def measure(
             print(
                 f"round {round_ + 1} {name:28} {result.rps:7.0f}/s  p50 {result.p50:6.2f}  "
                 f"p99 {result.p99:6.2f} ms  errors {result.errors}  "
-                f"workers' CPU {cpu_per_bet(result):5.0f} µs/bet",
+                f"workers' CPU {cpu_per_request(result, 'app'):5.0f} µs/bet",
                 flush=True,
             )
             for path in work.glob(f"{prefix}.*"):
                 path.unlink()
     return results
-
-
-def cpu_per_bet(result: loadgen.Result) -> float:
-    """The gunicorn processes' CPU per answered bet (µs)."""
-    if result.cpu is None or not result.rps:
-        return math.nan
-    return result.cpu.cores["app"] / result.rps * 1e6
 
 
 def checkpoint(url: str) -> None:
@@ -165,7 +159,7 @@ def report(args: argparse.Namespace, classes: list[str], results: dict) -> None:
         print(f"| {round_ + 1} | " + " | ".join(cells) + " |")
     for name in classes:
         rates = [r.rps for r in results[name]]
-        cpu = statistics.median(cpu_per_bet(r) for r in results[name])
+        cpu = statistics.median(cpu_per_request(r, "app") for r in results[name])
         print(f"{name}: workers' CPU per bet, median {cpu:.0f} µs")
         print(
             f"{name}: median {statistics.median(rates):.0f}/s, "
